@@ -1,0 +1,67 @@
+"""zmqipc: ZeroMQ for Python with a vendored libzmq, ipc:// on every OS and
+zero-copy NumPy arrays. ``import zmqipc as zmq`` runs ordinary pyzmq code.
+
+Thread safety (as libzmq): a Context may be shared between threads; a Socket may
+not be used from two threads at once.
+"""
+
+import json as _json
+import os as _os
+
+from zmqipc import _zmq
+from zmqipc.constants import *  # noqa: F401,F403  (pyzmq's flat names: PUSH, LINGER, ...)
+from zmqipc.constants import (ContextOption, DeviceType, Errno, Event, Flag, MessageOption,
+                              PollEvent, ReconnectStop, RouterNotify, SecurityMechanism,
+                              SocketOption, SocketType)
+from zmqipc.context import Context
+from zmqipc.error import (Again, ContextTerminated, InterruptedSystemCall, NotDone,
+                          ZMQBaseError, ZMQBindError, ZMQError, ZMQVersionError)
+from zmqipc.poll import Poller, select, zmq_poll
+from zmqipc.socket import Socket
+from zmqipc._zmq import (Frame, MessageTracker, curve_keypair, curve_public, has, proxy,
+                         proxy_steerable, strerror, zmq_version_info)
+from zmqipc._zmq import COPY_THRESHOLD
+from zmqipc import utils  # noqa: F401
+from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
+
+__version__ = "0.1.0"
+Message = Frame
+zmq_errno = _zmq._errno
+
+
+def zmq_version():
+    """libzmq's version as a string, e.g. "4.3.4"."""
+    return "%d.%d.%d" % zmq_version_info()
+
+
+def pyzmq_version():
+    """zmqipc's version (the name pyzmq code asks for)."""
+    return __version__
+
+
+def pyzmq_version_info():
+    """zmqipc's version as a tuple."""
+    return tuple(int(x) for x in __version__.split("."))
+
+
+def device(device_type, frontend, backend):
+    """The legacy zmq_device: a proxy between ``frontend`` and ``backend``."""
+    return proxy(frontend, backend)
+
+
+def build_info():
+    """How this copy of zmqipc was built: the libzmq version and source archive
+    (with its sha256), the patches applied, the platform configuration and the
+    transports and capabilities the library reports."""
+    path = _os.path.join(_os.path.dirname(__file__), "_build_info.json")
+    try:
+        with open(path) as f:
+            info = _json.load(f)
+    except OSError:
+        info = {}
+    names = ["ipc", "pgm", "tipc", "norm", "curve", "gssapi", "draft", "ws", "wss", "vmci"]
+    info.update(libzmq_version=zmq_version(), zmqipc_version=__version__,
+                capabilities={name: has(name) for name in names},
+                transports=["tcp", "inproc"] + [t for t in ("ipc", "pgm", "tipc", "norm", "ws", "vmci") if has(t)],
+                copy_threshold=COPY_THRESHOLD)
+    return info

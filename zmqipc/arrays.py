@@ -1,0 +1,154 @@
+"""NumPy arrays over ZeroMQ: send_array / recv_array / recv_array_into.
+
+Wire format (two frames, so any language can implement it):
+
+1. header: a UTF-8 JSON object
+       {"zmqipc_array": 1, "dtype": DESCR, "shape": [d0, d1, ...],
+        "order": "C" | "F", "nbytes": N}
+   DESCR is NumPy's array-interface descriptor (numpy.lib.format.dtype_to_descr):
+   a type string such as "<f8" or "|u1", or for structured dtypes a list of
+   [name, DESCR] / [name, DESCR, shape] entries.
+2. data: exactly N = prod(shape) * itemsize raw bytes, in the given memory order.
+
+Arrays that are neither C- nor Fortran-contiguous are copied once into C order
+before sending. Object dtypes cannot travel and raise TypeError.
+"""
+
+import json
+import math
+
+import numpy as np
+
+
+__all__ = ["send_array", "recv_array", "recv_array_into", "array_header", "parse_array_header"]
+
+FORMAT_VERSION = 1
+
+
+def _byte_view(array):
+    """The array's bytes as a 1-D uint8 view, in memory order, without copying."""
+    flat = array.reshape(-1, order="F" if _order(array) == "F" else "C")
+    return flat.view(np.uint8)
+
+
+def _order(array):
+    return "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+
+
+def array_header(array):
+    """The header frame (bytes) describing ``array``."""
+    return json.dumps({"zmqipc_array": FORMAT_VERSION,
+                       "dtype": np.lib.format.dtype_to_descr(array.dtype),
+                       "shape": list(array.shape), "order": _order(array),
+                       "nbytes": int(array.nbytes)}, separators=(",", ":")).encode("utf-8")
+
+
+def _prepare(array):
+    if not isinstance(array, np.ndarray):
+        array = np.asarray(array)
+    if array.dtype.hasobject:
+        raise TypeError("arrays of dtype %s hold Python objects and cannot be sent" % array.dtype)
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        array = np.ascontiguousarray(array)   # the one documented copy
+    return array
+
+
+def send_array(socket, array, flags=0, copy=True, track=False):
+    """Send ``array`` as [header, data] (see the module doc for the format)."""
+    array = _prepare(array)
+    return socket.send_multipart([array_header(array), _byte_view(array)], flags=flags,
+                                 copy=copy, track=track)
+
+
+def _descr_from_json(descr):
+    if isinstance(descr, str):
+        return descr
+    if not isinstance(descr, list):
+        raise ValueError("dtype descriptor must be a string or a list")
+    fields = []
+    for entry in descr:
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
+            raise ValueError("bad structured dtype field %r" % (entry,))
+        name = tuple(entry[0]) if isinstance(entry[0], list) else entry[0]
+        field = (name, _descr_from_json(entry[1]))
+        if len(entry) == 3:
+            field += (tuple(entry[2]),)
+        fields.append(field)
+    return fields
+
+
+def parse_array_header(header):
+    """Validate a header frame; return (dtype, shape, order, nbytes) or raise ValueError
+    (TypeError for object dtypes)."""
+    try:
+        meta = json.loads(bytes(header).decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:
+            raise ValueError("not a zmqipc array header (version %r)" % (meta.get("zmqipc_array")
+                                                                        if isinstance(meta, dict) else None))
+        dtype = np.lib.format.descr_to_dtype(_descr_from_json(meta["dtype"]))
+        shape = tuple(meta["shape"])
+        order = meta["order"]
+        nbytes = meta["nbytes"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ValueError("malformed array header: %s" % e) from None
+    if dtype.hasobject:
+        raise TypeError("array header names an object dtype, which cannot be received")
+    if not all(isinstance(d, int) and d >= 0 for d in shape) or order not in ("C", "F"):
+        raise ValueError("malformed array header: bad shape %r or order %r" % (shape, order))
+    if not isinstance(nbytes, int) or nbytes != math.prod(shape) * dtype.itemsize:
+        raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
+                         % (nbytes, dtype, shape))
+    return dtype, shape, order, nbytes
+
+
+def _split(parts):
+    if len(parts) != 2:
+        raise ValueError("an array message has 2 frames (header, data), got %d" % len(parts))
+    return parts
+
+
+def recv_array(socket, flags=0, copy=False):
+    """Receive an array. With copy=False (default) the array views the message
+    memory and keeps it alive; small or misaligned data is copied."""
+    header, data = _split(socket.recv_multipart(flags=flags, copy=False))
+    dtype, shape, order, nbytes = parse_array_header(header)
+    if len(data) != nbytes:
+        raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
+    array = np.ndarray(shape, dtype=dtype, buffer=data if nbytes else None, order=order)
+    if copy or not array.flags.aligned:
+        array = array.copy(order="K")
+    return array
+
+
+def recv_array_into(socket, out, flags=0):
+    """Receive an array into ``out`` (writable, contiguous). The message's dtype,
+    shape and memory order must match ``out``; on mismatch ValueError is raised,
+    the message is consumed and ``out`` is left untouched."""
+    if not isinstance(out, np.ndarray) or not out.flags.writeable:
+        raise TypeError("recv_array_into needs a writable numpy array")
+    if not (out.flags.c_contiguous or out.flags.f_contiguous):
+        raise ValueError("recv_array_into needs a contiguous array")
+    header = socket.recv(flags=flags, copy=False)
+    if not header.more:
+        raise ValueError("array header arrived without its data frame")
+    try:
+        dtype, shape, order, nbytes = parse_array_header(header)
+        if dtype != out.dtype or shape != out.shape:
+            raise ValueError("received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape))
+        if out.ndim > 1 and order != _order(out) and not (out.flags.c_contiguous and out.flags.f_contiguous):
+            raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
+    except (ValueError, TypeError):
+        _discard_rest(socket)
+        raise
+    size = socket.recv_into(_byte_view(out))
+    if socket.getsockopt(13):   # RCVMORE: more than the two frames we expect
+        _discard_rest(socket)
+        raise ValueError("array message has more than 2 frames")
+    if size != nbytes:
+        raise ValueError("array data frame has %d bytes, header says %d" % (size, nbytes))
+    return out
+
+
+def _discard_rest(socket):
+    while socket.getsockopt(13):   # RCVMORE
+        socket.recv(copy=False)

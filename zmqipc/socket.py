@@ -1,0 +1,260 @@
+"""zmqipc.Socket: the compiled socket plus pyzmq's Python conveniences."""
+
+import errno
+import json
+import pickle
+import random
+import sys
+import warnings
+
+from zmqipc import _zmq, arrays
+from zmqipc.constants import (EADDRINUSE, EVENT_ALL, PAIR, POLLIN, RCVHWM, SNDHWM, SocketOption,
+                              SocketType, SUBSCRIBE, UNSUBSCRIBE, HWM)
+from zmqipc.error import ZMQBindError, ZMQError
+
+__all__ = ["Socket"]
+
+
+class _EndpointContext:
+    """Returned by bind()/connect(): ``with sock.bind(url):`` unbinds on exit."""
+
+    def __init__(self, socket, kind, addr):
+        self.socket, self.kind, self.addr = socket, kind, addr
+
+    def __enter__(self):
+        return self.socket
+
+    def __exit__(self, *exc):
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
+
+
+class Socket(_zmq.Socket):
+    """A ZeroMQ socket (pyzmq-compatible).
+
+    Options are available as methods (``setsockopt``/``getsockopt``, ``set``/``get``)
+    and as attributes (``sock.linger = 0``, ``sock.rcvtimeo``). Not thread-safe:
+    use a socket from one thread at a time.
+    """
+
+    _monitor_socket = None
+
+    def __init__(self, context=None, socket_type=-1, copy_threshold=None, **kwargs):
+        if copy_threshold is not None:
+            self.copy_threshold = copy_threshold
+
+    # --- lifetime --------------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if not self.closed and not sys.is_finalizing():
+            warnings.warn("Unclosed socket %r" % self, ResourceWarning, stacklevel=2, source=self)
+            self.close()
+
+    def __repr__(self):
+        try:
+            type_name = SocketType(self.socket_type).name
+        except ValueError:
+            type_name = str(self.socket_type)
+        return "<zmqipc.Socket(zmq.%s) at %s%s>" % (type_name, hex(id(self)),
+                                                    " closed" if self.closed else "")
+
+    @property
+    def type(self):
+        """The socket type (a SocketType)."""
+        return SocketType(self.socket_type)
+
+    def fileno(self):
+        """The socket's FD (edge-triggered readiness, as ZMQ_FD)."""
+        return self.getsockopt(SocketOption.FD)
+
+    # --- attribute-style options ------------------------------------------------
+
+    def __setattr__(self, name, value):
+        if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
+            object.__setattr__(self, name, value)
+            return
+        option = _option_for(name)
+        if option is None:
+            raise AttributeError("%s has no such option: %s" % (type(self).__name__, name.upper()))
+        self.set(option, value)
+
+    def __getattr__(self, name):
+        option = _option_for(name)
+        if option is None:
+            raise AttributeError("%s has no such option: %s" % (type(self).__name__, name.upper()))
+        try:
+            return self.get(option)
+        except ZMQError as e:
+            if e.errno == errno.EINVAL:
+                raise AttributeError("%s option is write-only" % name) from None
+            raise
+
+    def set(self, option, value):
+        """Set an option; HWM sets SNDHWM and RCVHWM together."""
+        if option == HWM:
+            self.set_hwm(value)
+        else:
+            _zmq.Socket.setsockopt(self, option, value)
+
+    def get(self, option):
+        """Get an option; HWM reads SNDHWM (pyzmq's rule)."""
+        if option == HWM:
+            return self.get_hwm()
+        return _zmq.Socket.getsockopt(self, option)
+
+    setsockopt = set
+    getsockopt = get
+
+    def setsockopt_string(self, option, optval, encoding="utf-8"):
+        """Set a bytes option from str."""
+        if not isinstance(optval, str):
+            raise TypeError("expected str, got %s" % type(optval).__name__)
+        self.set(option, optval.encode(encoding))
+
+    def getsockopt_string(self, option, encoding="utf-8"):
+        """Get a bytes option as str."""
+        return self.get(option).decode(encoding)
+
+    set_string = setsockopt_unicode = setsockopt_string
+    get_string = getsockopt_unicode = getsockopt_string
+
+    def set_hwm(self, value):
+        """Set SNDHWM and RCVHWM."""
+        self.set(SNDHWM, value)
+        self.set(RCVHWM, value)
+
+    def get_hwm(self):
+        """SNDHWM (the two are set together by set_hwm)."""
+        return self.get(SNDHWM)
+
+    hwm = property(get_hwm, set_hwm)
+
+    # --- endpoints ------------------------------------------------------------
+
+    def bind(self, addr):
+        """Bind to ``addr``; usable as ``with sock.bind(addr): ...`` to unbind on exit."""
+        super().bind(addr)
+        return _EndpointContext(self, "bind", addr)
+
+    def connect(self, addr):
+        """Connect to ``addr``; usable as a context manager to disconnect on exit."""
+        super().connect(addr)
+        return _EndpointContext(self, "connect", addr)
+
+    def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
+        """Bind to a random port of ``addr`` (e.g. "tcp://127.0.0.1") and return it."""
+        if (min_port, max_port) == (49152, 65536):
+            super().bind("%s:*" % addr)
+            return int(self.get(SocketOption.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
+        for _ in range(max_tries):
+            port = random.randrange(min_port, max_port)
+            try:
+                super().bind("%s:%d" % (addr, port))
+            except ZMQError as e:
+                if e.errno in (EADDRINUSE, errno.EACCES):
+                    continue
+                raise
+            return port
+        raise ZMQBindError("Could not bind socket to random port.")
+
+    def subscribe(self, topic):
+        """SUB: subscribe to a topic prefix (str is UTF-8 encoded)."""
+        self.set(SUBSCRIBE, topic.encode("utf-8") if isinstance(topic, str) else topic)
+
+    def unsubscribe(self, topic):
+        """SUB: remove a subscription."""
+        self.set(UNSUBSCRIBE, topic.encode("utf-8") if isinstance(topic, str) else topic)
+
+    # --- serialisation helpers ---------------------------------------------------
+
+    def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
+        """Send a str, encoded."""
+        if not isinstance(u, str):
+            raise TypeError("send_string requires str, not %s" % type(u).__name__)
+        return self.send(u.encode(encoding), flags=flags, copy=copy, **kwargs)
+
+    def recv_string(self, flags=0, encoding="utf-8"):
+        """Receive a message and decode it to str."""
+        return self.recv(flags=flags).decode(encoding)
+
+    send_unicode = send_string
+    recv_unicode = recv_string
+
+    def send_json(self, obj, flags=0, **kwargs):
+        """Send an object as JSON (kwargs go to json.dumps)."""
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags=flags)
+
+    def recv_json(self, flags=0, **kwargs):
+        """Receive JSON and decode it (kwargs go to json.loads)."""
+        return json.loads(self.recv(flags=flags), **kwargs)
+
+    def send_pyobj(self, obj, flags=0, protocol=pickle.DEFAULT_PROTOCOL, **kwargs):
+        """Send a pickled object. Only unpickle data from peers you trust."""
+        return self.send(pickle.dumps(obj, protocol), flags=flags, **kwargs)
+
+    def recv_pyobj(self, flags=0):
+        """Receive and unpickle an object. Only unpickle data from peers you trust."""
+        return pickle.loads(self.recv(flags=flags))
+
+    def send_serialized(self, msg, serialize, flags=0, copy=True, **kwargs):
+        """Send ``serialize(msg)`` (a list of frames) as one multipart message."""
+        return self.send_multipart(serialize(msg), flags=flags, copy=copy, **kwargs)
+
+    def recv_serialized(self, deserialize, flags=0, copy=True):
+        """Receive a multipart message and return ``deserialize(frames)``."""
+        return deserialize(self.recv_multipart(flags=flags, copy=copy))
+
+    # --- arrays (see zmqipc.arrays for the wire format) ---------------------------
+
+    def send_array(self, array, flags=0, copy=True, track=False):
+        """Send a NumPy array as [header, data]; ``copy=False`` sends without copying."""
+        return arrays.send_array(self, array, flags=flags, copy=copy, track=track)
+
+    def recv_array(self, flags=0, copy=False):
+        """Receive an array sent by send_array; by default it views the message memory."""
+        return arrays.recv_array(self, flags=flags, copy=copy)
+
+    def recv_array_into(self, out, flags=0):
+        """Receive an array into ``out``; dtype and shape must match exactly."""
+        return arrays.recv_array_into(self, out, flags=flags)
+
+    # --- polling and monitoring ----------------------------------------------------
+
+    def poll(self, timeout=None, flags=POLLIN):
+        """Wait up to ``timeout`` ms (None: forever) for ``flags``; return the events."""
+        ready = _zmq._poll([(self, flags)], timeout)
+        return ready[0][1] if ready else 0
+
+    def get_monitor_socket(self, events=None, addr=None):
+        """Start monitoring and return a connected PAIR socket delivering events
+        (decode them with zmqipc.utils.monitor.recv_monitor_message)."""
+        if self._monitor_socket is not None and not self._monitor_socket.closed:
+            return self._monitor_socket
+        if addr is None:
+            addr = "inproc://monitor.s-%x" % self.underlying
+        self.monitor(addr, EVENT_ALL if events is None else events)
+        self._monitor_socket = self.context.socket(PAIR)
+        self._monitor_socket.connect(addr)
+        return self._monitor_socket
+
+    def disable_monitor(self):
+        """Stop monitoring (the monitor socket receives MONITOR_STOPPED)."""
+        self._monitor_socket = None
+        self.monitor(None, 0)
+
+
+def _option_for(name):
+    try:
+        return SocketOption[name.upper()]
+    except KeyError:
+        return None

@@ -1,0 +1,1 @@
+"""Helpers with pyzmq's module names: zmqipc.utils.z85, .monitor, .jsonapi."""

@@ -1,0 +1,26 @@
+"""Decoding socket-monitor events (see Socket.get_monitor_socket)."""
+
+import struct
+
+from zmqipc.constants import Event
+
+__all__ = ["parse_monitor_message", "recv_monitor_message"]
+
+
+def parse_monitor_message(msg):
+    """Decode the two frames of a monitor event into
+    {"event": Event, "value": int, "endpoint": bytes}."""
+    if len(msg) != 2 or len(msg[0]) != 6:
+        raise RuntimeError("invalid monitor message: expected 2 frames with a 6-byte first frame, "
+                           "got %r" % (msg,))
+    event_id, value = struct.unpack("=hi", bytes(msg[0]))
+    try:
+        event = Event(event_id)
+    except ValueError:
+        event = event_id
+    return {"event": event, "value": value, "endpoint": bytes(msg[1])}
+
+
+def recv_monitor_message(socket, flags=0):
+    """Receive and decode one event from a monitor socket."""
+    return parse_monitor_message(socket.recv_multipart(flags))
