@@ -100,6 +100,13 @@ class BuildExt(build_ext):
         with open(path, "w") as f:
             json.dump(info, f, indent=1)
 
+    def copy_extensions_to_source(self):
+        # In-place/editable builds copy only the .so back: bring the build info too.
+        super().copy_extensions_to_source()
+        built = os.path.join(self.build_lib, "zmqipc", "_build_info.json")
+        if os.path.exists(built):
+            self.copy_file(built, os.path.join(HERE, "zmqipc", "_build_info.json"))
+
 
 class Sdist(sdist):
     """Ship the verified, patched libzmq tree so an sdist builds with no network."""

@@ -1,0 +1,151 @@
+"""The build: vendored libzmq version, capabilities, build info, symbol isolation,
+and the source fetch step's verification."""
+
+import ctypes
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import zmqipc as zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENDOR = os.path.join(ROOT, "vendor", "libzmq")
+PIN = json.load(open(os.path.join(VENDOR, "pin.json")))
+
+
+def test_libzmq_version():
+    assert zmq.zmq_version() == "4.3.4"
+    assert zmq.zmq_version_info() == (4, 3, 4)
+    assert zmq.VERSION == 40304
+
+
+@pytest.mark.parametrize("capability", ["ipc", "curve"])
+def test_capabilities_built_in(capability):
+    assert zmq.has(capability) is True
+
+
+def test_unbuilt_capabilities_reported_absent():
+    for name in ("pgm", "norm", "gssapi", "draft", "ws", "no-such-thing"):
+        assert zmq.has(name) is False
+    with pytest.raises(TypeError):
+        zmq.has(5)
+
+
+def test_build_info_names_verified_archive_and_patches():
+    info = zmq.build_info()
+    assert info["libzmq_version"] == "4.3.4"
+    assert info["sha256"] in {a["sha256"] for a in PIN["archives"]}
+    patch_names = sorted(f for f in os.listdir(os.path.join(VENDOR, "patches")) if f.endswith(".patch"))
+    assert [name for name, _ in info["patches"]] == patch_names
+    expected_config = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+    assert info["platform_config"] == expected_config
+    assert "ipc" in info["transports"] and "tcp" in info["transports"]
+
+
+def test_libzmq_symbols_are_hidden():
+    """Only the module init function is exported: no zmq_* symbol can clash with
+    another libzmq (pyzmq's) in the same process."""
+    lib = ctypes.CDLL(zmq._zmq.__file__)
+    assert hasattr(lib, "PyInit__zmq")
+    for name in ("zmq_ctx_new", "zmq_socket", "zmq_msg_init_data", "zmq_version"):
+        assert not hasattr(lib, name), name
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="nm -D check is for ELF")
+def test_dynamic_symbol_table_exports_only_init():
+    try:
+        out = subprocess.run(["nm", "-D", "--defined-only", zmq._zmq.__file__],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("nm not available")
+    exported = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    assert exported == ["PyInit__zmq"]
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp", "inproc"])
+def test_push_pull_and_req_rep_round_trip(transport, tmp_path):
+    ctx = zmq.Context()
+    try:
+        def endpoint(tag):
+            if transport == "ipc":
+                return "ipc://%s" % (tmp_path / tag)
+            if transport == "inproc":
+                return "inproc://build-%s" % tag
+            return "tcp://127.0.0.1"
+
+        push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+        req, rep = ctx.socket(zmq.REQ), ctx.socket(zmq.REP)
+        for bound, connecting, tag in ((pull, push, "pp"), (rep, req, "rr")):
+            url = endpoint(tag)
+            if transport == "tcp":
+                url = "%s:%d" % (url, bound.bind_to_random_port(url))
+            else:
+                bound.bind(url)
+            connecting.connect(url)
+        push.send(b"payload")
+        assert pull.recv() == b"payload"
+        req.send(b"question")
+        assert rep.recv() == b"question"
+        rep.send(b"answer")
+        assert req.recv() == b"answer"
+    finally:
+        ctx.destroy(linger=0)
+
+
+# --- the fetch step (vendor/libzmq/fetch.py) -------------------------------------
+
+@pytest.fixture
+def fetch():
+    sys.path.insert(0, VENDOR)
+    try:
+        import fetch as module
+        yield module
+    finally:
+        sys.path.remove(VENDOR)
+
+
+def test_fetch_rejects_archive_with_wrong_digest(fetch, tmp_path):
+    bogus = tmp_path / "pyzmq-25.1.2.tar.gz"
+    bogus.write_bytes(b"not the real archive")
+    with pytest.raises(fetch.SourceError) as info:
+        fetch.accepted_archive(str(bogus))
+    message = str(info.value)
+    assert hashlib.sha256(b"not the real archive").hexdigest() in message
+    for archive in PIN["archives"]:   # the message names every accepted digest
+        assert archive["sha256"] in message
+
+
+def test_fetch_override_must_exist(fetch, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZMQIPC_LIBZMQ_SOURCE", str(tmp_path / "missing.tar.gz"))
+    with pytest.raises(fetch.SourceError, match="does not exist"):
+        fetch.locate_archive()
+    monkeypatch.setenv("ZMQIPC_LIBZMQ_SOURCE", str(tmp_path))
+    with pytest.raises(fetch.SourceError, match="no accepted archive"):
+        fetch.locate_archive()
+
+
+def test_patches_parse_and_say_why(fetch):
+    for name in fetch.patch_files():
+        path = os.path.join(fetch.PATCH_DIR, name)
+        assert fetch.parse_patch(path), name
+        with open(path) as f:
+            header = f.readline()
+        assert header.startswith("# ") and len(header) > 20, "%s needs a header comment" % name
+
+
+def test_patch_applies_once_and_is_idempotent(fetch, tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "src").mkdir(parents=True)
+    (tree / "src" / "a.cpp").write_text("int x = 1;\nint y = 2;\n")
+    patch = tmp_path / "0001-test.patch"
+    patch.write_text("# test patch: change x\n=== FILE src/a.cpp\n<<<\nint x = 1;\n===\nint x = 3;\n>>>\n")
+    fetch.apply_patch(str(tree), str(patch))
+    fetch.apply_patch(str(tree), str(patch))   # already applied: no error, no change
+    assert (tree / "src" / "a.cpp").read_text() == "int x = 3;\nint y = 2;\n"
+    (tree / "src" / "a.cpp").write_text("something else\n")
+    with pytest.raises(fetch.SourceError, match="occurs 0 times"):
+        fetch.apply_patch(str(tree), str(patch))
