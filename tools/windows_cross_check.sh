@@ -21,7 +21,8 @@
 #     --keep         keep the build directory (printed at the end)
 #
 # Environment
-#   ZMQIPC_CROSS_BUILD_DIR  build directory (default: a fresh mktemp -d; kept)
+#   ZMQIPC_CROSS_BUILD_DIR  build directory, kept and reused incrementally
+#                           (default: a fresh mktemp -d, removed unless --keep)
 #   ZMQIPC_CROSS_JOBS       parallel compile jobs (default: nproc)
 #   ZMQIPC_CROSS_PREFIX     toolchain prefix (default: x86_64-w64-mingw32)
 #   ZMQIPC_WINE             wine binary (default: wine, else wine64)
@@ -50,8 +51,8 @@ PREFIX="${ZMQIPC_CROSS_PREFIX:-x86_64-w64-mingw32}"
 JOBS="${ZMQIPC_CROSS_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 TIMEOUT="${ZMQIPC_WINE_TIMEOUT:-120}"
 
-# Prefer the posix-threads variant: libzmq uses std::thread-free Win32 threads,
-# but libstdc++'s mutex/condition_variable need it, as does a static link.
+# Prefer the posix-threads variant (Debian's default for C++11 threading
+# support in libstdc++); the win32 variant is tried as a fallback.
 pick() {
     for c in "$@"; do
         if command -v "$c" >/dev/null 2>&1; then echo "$c"; return 0; fi
@@ -100,12 +101,19 @@ done
 SOURCES+=("$SRC/src/tweetnacl.c" "$SRC/external/wepoll/wepoll.c")
 
 echo "== cross-compiling ${#SOURCES[@]} libzmq sources with $CXX / $CC ($JOBS jobs) into $BUILD"
-export CXX CC BUILD
+CONFIG_HPP="$CONFIG/platform.hpp"
+export CXX CC BUILD CONFIG_HPP
 export CXXFLAGS_STR="${CXXFLAGS[*]} ${DEFS[*]} ${INCS[*]}"
 export CFLAGS_STR="${CFLAGS[*]} ${DEFS[*]} ${INCS[*]}"
 compile_one() {
     src="$1"
     obj="$BUILD/obj/$(basename "${src%.*}").o"
+    # Reused build dir: skip objects newer than their source and our config
+    # (fetch.py re-extracts the whole tree when patches change, so header
+    # edits from patches show up as newer sources too).
+    if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$CONFIG_HPP" ]; then
+        return 0
+    fi
     case "$src" in
         *.c) cmd="$CC $CFLAGS_STR -c $src -o $obj" ;;
         *) cmd="$CXX $CXXFLAGS_STR -c $src -o $obj" ;;
