@@ -12,10 +12,10 @@
      - PUSH/PULL and REQ/REP round trips work over tcp://127.0.0.1 and inproc,
        and so does a CURVE-encrypted PUSH/PULL over tcp (tweetnacl with
        CryptGenRandom from advapi32);
-     - ipc bind/connect either work (real AF_UNIX) or fail cleanly with a
-       non-zero errno and a real message (Wine 8 and old Windows have no
-       AF_UNIX), and ipc connect to a missing peer does not crash; after that the
-       context and tcp still work and zmq_ctx_term returns;
+     - ipc bind either works (real AF_UNIX) or fails cleanly with a non-zero
+       errno and a real message (Wine 8 and old Windows have no AF_UNIX), and
+       ipc connect to a missing peer does not crash; after that the context
+       and tcp still work and zmq_ctx_term returns;
      - an ipc path longer than 107 bytes is rejected cleanly (ENAMETOOLONG);
      - ZMQ_IPC_FILTER_PID is EINVAL on Windows.
 

@@ -36,6 +36,7 @@
 #define HAVE_ACCEPT4 1
 #define HAVE_CLOCK_GETTIME 1
 #define HAVE_FORK 1
+#define HAVE_MKDTEMP 1 /* ipc://* gets a private temp directory, removed on close */
 #define HAVE_IF_NAMETOINDEX 1
 #define HAVE_POSIX_MEMALIGN 1
 #define HAVE_STRNLEN 1

@@ -9,6 +9,12 @@
 #define _WIN32_WINNT 0x0A00 /* AF_UNIX needs the Windows 10 SDK declarations */
 #endif
 
+/* libzmq is linked into the extension, never a DLL: no dllimport/dllexport.
+   setup.py passes -DZMQ_STATIC too; this keeps the config self-contained. */
+#ifndef ZMQ_STATIC
+#define ZMQ_STATIC 1
+#endif
+
 #define ZMQ_HAVE_WINDOWS 1
 #define ZMQ_HAVE_IPC 1
 
