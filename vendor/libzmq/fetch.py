@@ -247,6 +247,20 @@ def read_marker(tree=SOURCE_DIR):
         return None
 
 
+def keep_unchanged_mtimes(new_tree, old_tree):
+    """Files identical to the previous tree keep its mtimes, so a patch change
+    recompiles only the files it touched."""
+    for folder, _, files in os.walk(new_tree):
+        for name in files:
+            new = os.path.join(folder, name)
+            old = os.path.join(old_tree, os.path.relpath(new, new_tree))
+            if os.path.isfile(old) and os.path.getsize(old) == os.path.getsize(new):
+                with open(old, "rb") as a, open(new, "rb") as b:
+                    if a.read() == b.read():
+                        stat = os.stat(old)
+                        os.utime(new, (stat.st_atime, stat.st_mtime))
+
+
 def prepare_source():
     """Make sure ``source/`` holds the verified, patched tree; return its marker."""
     marker = read_marker()
@@ -266,6 +280,7 @@ def prepare_source():
               "origin": entry["origin"], "patches": patch_set()}
     with open(os.path.join(staging, MARKER), "w") as f:
         json.dump(marker, f, indent=1)
+    keep_unchanged_mtimes(staging, SOURCE_DIR)
     # Swap in only a complete tree: a failed build never leaves a half-prepared one.
     shutil.rmtree(SOURCE_DIR, ignore_errors=True)
     os.replace(staging, SOURCE_DIR)
