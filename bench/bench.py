@@ -1,6 +1,6 @@
 """zmqipc vs pyzmq benchmark (see /work/shared/performance.md for the method).
 
-    python bench/bench.py            # full run (~5-8 minutes on a 2-vCPU VM)
+    python bench/bench.py            # full run (~6-8 minutes on a 2-vCPU VM)
     python bench/bench.py --quick    # ~1-2 minutes, no 1 GiB memory test
     python bench/bench.py --out DIR  # where results go (default bench/results/)
 
@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.reduction import send_handle
 
+import cpuload
 import report
 import workers
 
@@ -35,17 +36,18 @@ ALL_SIZES = [64, KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 16 * MiB, 64 * MiB]
 LIBS = ("pyzmq", "zmqipc")
 MODES = ("copy", "zerocopy")          # send(copy=True) / send(copy=False), recv likewise
 
-FULL = dict(repeats=7, target_s=0.35,
+FULL = dict(repeats=9, target_s=0.3,
             sizes={"ipc": ALL_SIZES, "tcp": [64, KiB, 64 * KiB, MiB, 16 * MiB],
                    "inproc": [64, KiB, 64 * KiB, MiB, 16 * MiB]},
             raw_sizes=[64 * KiB, MiB, 16 * MiB], multipart_sizes=[MiB, 16 * MiB],
             latency_sizes=[1, KiB], latency_n=4000, memory=True)
-QUICK = dict(repeats=5, target_s=0.08,
+QUICK = dict(repeats=5, target_s=0.12,
              sizes={"ipc": ALL_SIZES, "tcp": [64, 64 * KiB, MiB], "inproc": [64, 64 * KiB, MiB]},
              raw_sizes=[64 * KiB, MiB, 16 * MiB], multipart_sizes=[MiB, 16 * MiB],
              latency_sizes=[1, KiB], latency_n=1000, memory=False)
 RAW_BUFFERS = {"default": 0, "4MiB": 4 * MiB}
 N_MIN, N_MAX = 8, 2_000_000
+MIN_BYTES = 256 * MiB        # at least this much per repeat, so pipeline start-up stays small
 COPY_BYTES_MAX = 4 * GiB      # cap on n * size when every message is copied (queues may fill)
 MEMORY_SIZE = GiB
 TIMEOUT_S = 180
@@ -111,6 +113,7 @@ class Variant:
     n: int = 0
     samples: list = field(default_factory=list)   # seconds for n messages
     buffers: list = None
+    other_load: float = None   # CPU share used by other processes meanwhile (cpuload.py)
 
     @property
     def rates(self):
@@ -120,6 +123,7 @@ class Variant:
 class Runner:
     def __init__(self, pairs, ipc_dir):
         self.pairs, self.ipc_dir = pairs, ipc_dir
+        self.meter = cpuload.Meter(p.proc.pid for pair in pairs.values() for p in (pair.tx, pair.rx))
 
     def run(self, v, n):
         """End-to-end seconds for n messages (after a warm-up message)."""
@@ -142,32 +146,43 @@ class Runner:
             endpoint = pair.rx.expect("bound")
             pair.tx.command("send", transport=v.transport, endpoint=endpoint, **spec)
         pair.rx.expect("warm")
-        pair.tx.conn.send("go")
-        sent = pair.tx.expect("ok")
+        pair.tx.conn.send("go")          # start sending
+        sent = pair.tx.expect("sent")
         received = pair.rx.expect("ok")
+        pair.tx.conn.send("go")          # the receiver is done: close
+        pair.tx.expect("ok")
         v.buffers = sent["buffers"]
         return received["t1"] - sent["t0"]
 
     def calibrate(self, v, target_s):
-        """Pick n so that one repeat takes about target_s (the probe runs also warm up)."""
+        """Pick n so that one repeat takes about target_s. The rate is the best of two
+        probes of >= 20 ms (the probes also warm up)."""
         n = max(2, min(N_MAX, int(0.03 / (3e-6 + v.size / 2e9))))
-        for _ in range(5):
+        rates = []
+        for _ in range(6):
             elapsed = self.run(v, n)
             if elapsed >= 0.02 or n >= N_MAX:
-                break
-            n = min(N_MAX, n * max(2, int(0.05 / max(elapsed, 1e-4))))
-        n = int(n / elapsed * target_s)
+                rates.append(n / elapsed)
+                if len(rates) == 2:
+                    break
+            else:
+                n = min(N_MAX, n * max(2, int(0.05 / max(elapsed, 1e-4))))
+        n = int(max(rates) * target_s)
         if v.mode == "copy":
             n = min(n, COPY_BYTES_MAX // v.size)
-        return max(N_MIN, min(N_MAX, n))
+        return max(N_MIN, min(64, MIN_BYTES // v.size), min(N_MAX, n))
 
     def measure(self, variants, repeats, target_s, progress):
         """Calibrate every variant, then run the repeats round-robin, flipping the order."""
+        self.meter.start()
         for v in variants:
             v.n = self.calibrate(v, target_s)
         for rep in range(repeats):
             for v in (variants if rep % 2 == 0 else variants[::-1]):
                 v.samples.append(self.run(v, v.n))
+        share = self.meter.share()
+        for v in variants:
+            v.other_load = share
         progress(variants)
         return variants
 
@@ -221,7 +236,23 @@ def environment():
             "zmqipc": zmqipc.__version__, "zmqipc_libzmq": zmqipc.zmq_version(),
             "pyzmq_copy_threshold": zmq.COPY_THRESHOLD, "zmqipc_copy_threshold": zmqipc.COPY_THRESHOLD,
             "cpu": cpu, "cpus": os.cpu_count(), "platform": platform.platform(),
-            "wmem_max": sysctl("wmem_max"), "rmem_max": sysctl("rmem_max")}
+            "wmem_max": sysctl("wmem_max"), "rmem_max": sysctl("rmem_max"),
+            "zmqipc_extension": extension_id(zmqipc), "loadavg_start": os.getloadavg()}
+
+
+def extension_id(package):
+    """sha256 prefix and mtime of the compiled extension that was measured (the tree may be
+    rebuilt between runs)."""
+    import glob
+    import hashlib
+    paths = glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.so")) + \
+        glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.pyd"))
+    if not paths:
+        return None
+    with open(paths[0], "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    return {"file": os.path.basename(paths[0]), "sha256": digest,
+            "mtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(paths[0])))}
 
 
 def throughput_variants(transport, size, cfg):
@@ -255,6 +286,8 @@ def main(argv=None):
     print(report.header(env, cfg, args.quick), flush=True)
     pairs = {lib: Pair(lib, mp) for lib in LIBS + ("raw",)}
     runner = Runner(pairs, ipc_dir)
+    run_meter = cpuload.Meter(runner.meter.pids)
+    run_meter.start()
     variants, latency, memory = [], [], []
 
     def progress(vs):
@@ -269,11 +302,15 @@ def main(argv=None):
             variants += runner.measure(multipart_variants(size), cfg["repeats"], cfg["target_s"], progress)
         for size in cfg["latency_sizes"]:
             runs = {lib: [] for lib in LIBS}
+            runner.meter.start()
             for rep in range(cfg["repeats"]):
                 for lib in (LIBS if rep % 2 == 0 else LIBS[::-1]):
                     runner.latency(lib, size, cfg["latency_n"], runs[lib])
-            latency += [{"size": size, "lib": lib, "repeats": runs[lib]} for lib in LIBS]
-            print("  latency %d B done (%.0f s)" % (size, time.monotonic() - started), flush=True)
+            share = runner.meter.share()
+            latency += [{"size": size, "lib": lib, "repeats": runs[lib], "other_load": share} for lib in LIBS]
+            print("  [%4.0f s] latency %d B done%s" % (time.monotonic() - started, size,
+                                                      report.load_note(share)), flush=True)
+        env["other_load"] = run_meter.share()
     finally:
         for pair in pairs.values():
             pair.close()
@@ -281,9 +318,10 @@ def main(argv=None):
         for mode in MODES[::-1]:
             for lib in LIBS:
                 memory.append(memory_case(mp, lib, mode, ipc_dir))
-        print("  memory done (%.0f s)" % (time.monotonic() - started), flush=True)
+        print("  [%4.0f s] memory done" % (time.monotonic() - started), flush=True)
     shutil.rmtree(ipc_dir, ignore_errors=True)
 
+    env["loadavg_end"] = os.getloadavg()
     results = report.summarise(env, cfg, variants, latency, memory,
                                elapsed_s=time.monotonic() - started, quick=args.quick)
     text = report.markdown(results)

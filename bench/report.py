@@ -23,8 +23,29 @@ def gb(x):
     return "%.3g" % x if x < 100 else "%.0f" % x
 
 
+NOISY = 0.05     # other processes used > 5% of the machine while a point was measured
+
+
+def load_note(share):
+    if share is None:
+        return ""
+    return " (others used %.0f%% CPU%s)" % (100 * share, ", noisy" if share > NOISY else "")
+
+
+def load_warning(env):
+    """A note when other processes were keeping the CPUs busy."""
+    share = env.get("other_load")
+    if share is not None and share > NOISY:
+        return ("WARNING: other processes used %.0f%% of the CPUs during the measurements "
+                "(load average %.1f at the start, %.1f at the end): expect noise, see the "
+                "'others' CPU' column.\n" % (100 * share, env["loadavg_start"][0], env["loadavg_end"][0]))
+    if share is None and env["loadavg_start"][0] > 0.7:
+        return "WARNING: load average %.2f at the start: expect noise.\n" % env["loadavg_start"][0]
+    return ""
+
+
 def header(env, cfg, quick):
-    return ("zmqipc %s (libzmq %s) vs pyzmq %s (libzmq %s); numpy %s, Python %s\n%s, %d CPUs, %s\n"
+    return load_warning(env) + ("zmqipc %s (libzmq %s) vs pyzmq %s (libzmq %s); numpy %s, Python %s\n%s, %d CPUs, %s\n"
             "%s run: median of %d repeats, ~%.2f s per repeat per variant\n"
             % (env["zmqipc"], env["zmqipc_libzmq"], env["pyzmq"], env["pyzmq_libzmq"], env["numpy"],
                env["python"], env["cpu"], env["cpus"], env["platform"], "quick" if quick else "full",
@@ -34,9 +55,9 @@ def header(env, cfg, quick):
 def progress_line(variants, elapsed):
     v0 = variants[0]
     parts = ["%s %s GB/s" % (v.label, gb(statistics.median(v.rates) * v.size / 1e9)) for v in variants]
-    return "  [%4.0f s] %-10s %-7s %s" % (elapsed, v0.section if v0.section != "throughput" else
-                                          v0.transport if v0.transport != "raw" else "ipc",
-                                          size_name(v0.size), " | ".join(parts))
+    return "  [%4.0f s] %-10s %-7s %s%s" % (elapsed, v0.section if v0.section != "throughput" else
+                                            v0.transport if v0.transport != "raw" else "ipc",
+                                            size_name(v0.size), " | ".join(parts), load_note(v0.other_load))
 
 
 # --- summary (what goes to results.json) ---------------------------------------------------
@@ -58,6 +79,7 @@ def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
         rates = v.rates
         rows.append({"section": v.section, "transport": _transport(v), "size": v.size, "label": v.label,
                      "lib": v.lib, "mode": v.mode, "bufsize": v.bufsize, "buffers": v.buffers, "n": v.n,
+                     "other_load": v.other_load,
                      "seconds": v.samples, "msgs_per_s": statistics.median(rates),
                      "gb_per_s": statistics.median(rates) * v.size / 1e9,
                      "gb_per_s_min": min(rates) * v.size / 1e9, "gb_per_s_max": max(rates) * v.size / 1e9})
@@ -83,7 +105,7 @@ def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
     lat = []
     for entry in latency:
         reps = entry["repeats"]
-        lat.append({"size": entry["size"], "lib": entry["lib"], "repeats": reps,
+        lat.append({"size": entry["size"], "lib": entry["lib"], "repeats": reps, "other_load": entry["other_load"],
                     **{k: statistics.median(rep[k] for rep in reps)
                        for k in ("rtt_p50_us", "rtt_p99_us", "rtt_mean_us")}})
     lat_ratios = []
@@ -118,6 +140,14 @@ def _ratio_cell(r):
     return "**%.2f** [%.2f–%.2f]" % (r["ratio"], r["paired_min"], r["paired_max"])
 
 
+def _load_cell(rows):
+    shares = [r["other_load"] for r in rows if r and r.get("other_load") is not None]
+    if not shares:
+        return "–"
+    share = max(shares)
+    return "%.0f%%%s" % (100 * share, " ⚠" if share > NOISY else "")
+
+
 def _tput_cell(r):
     if r is None:
         return "–"
@@ -131,10 +161,16 @@ def markdown(res):
            "%s run, %.0f s. Each figure is the median of %d repeats; both libraries ran in the same "
            "run, alternating. Ratios are zmqipc / pyzmq (ratio of medians; brackets: range of the "
            "per-repeat ratios). GB/s = 1e9 bytes/s, end to end (sender's first send to the receiver "
-           "holding the last message as an ndarray)."
+           "holding the last message as an ndarray). \"others' CPU\": share of the machine used "
+           "by other processes while that row was measured (⚠ above %d%%: treat as noisy)."
            % (env["zmqipc"], env["zmqipc_libzmq"], env["pyzmq"], env["pyzmq_libzmq"], env["numpy"],
               env["python"], env["cpu"], env["cpus"], env["platform"], "Quick" if res["quick"] else "Full",
-              res["elapsed_s"], res["config"]["repeats"]), ""]
+              res["elapsed_s"], res["config"]["repeats"], 100 * NOISY), ""]
+    if env.get("zmqipc_extension"):
+        out += ["Measured zmqipc extension: %(file)s, sha256 %(sha256)s..., built %(mtime)s."
+                % env["zmqipc_extension"], ""]
+    if load_warning(env):
+        out += ["**" + load_warning(env).strip() + "**", ""]
     rows = {(r["section"], r["transport"], r["size"], r["label"]): r for r in res["throughput"]}
     ratios = {(r["section"], r["transport"], r["size"], r["what"]): r for r in res["ratios"]}
 
@@ -149,6 +185,7 @@ def markdown(res):
             head += ["pyzmq " + MODE_NAMES[mode], "zmqipc " + MODE_NAMES[mode], "ratio " + MODE_NAMES[mode]]
         if has_raw:
             head += ["raw AF_UNIX default", "raw AF_UNIX 4 MiB"]
+        head.append("others' CPU")
         body = []
         for size in sizes:
             row = [size_name(size)]
@@ -158,6 +195,8 @@ def markdown(res):
                 row.append(_ratio_cell(ratios.get(("throughput", transport, size, MODE_NAMES[mode]))))
             if has_raw:
                 row += [_tput_cell(rows.get(("throughput", "ipc", size, "raw " + b))) for b in ("default", "4MiB")]
+            row.append(_load_cell([r for r in res["throughput"] if r["section"] == "throughput"
+                                   and r["transport"] == transport and r["size"] == size]))
             body.append(row)
         what = {"ipc": "ipc://, two processes", "tcp": "tcp://127.0.0.1, two processes",
                 "inproc": "inproc://, two threads of one process"}[transport]
@@ -171,9 +210,10 @@ def markdown(res):
     mp_sizes = sorted({r["size"] for r in res["throughput"] if r["section"] == "multipart"})
     if mp_sizes:
         labels = ["pyzmq multipart", "zmqipc multipart", "zmqipc send_array"]
-        head = ["size"] + labels + ["ratio zmqipc multipart", "ratio zmqipc send_array"]
+        head = ["size"] + labels + ["ratio zmqipc multipart", "ratio zmqipc send_array", "others' CPU"]
         body = [[size_name(s)] + [_tput_cell(rows.get(("multipart", "ipc", s, l))) for l in labels]
                 + [_ratio_cell(ratios.get(("multipart", "ipc", s, l + " / pyzmq multipart"))) for l in labels[1:]]
+                + [_load_cell([rows.get(("multipart", "ipc", s, l)) for l in labels])]
                 for s in mp_sizes]
         out += ["## Header + array (two frames), ipc", "",
                 "multipart = `send_multipart([json header, arr], copy=False)`; receive "
@@ -185,14 +225,14 @@ def markdown(res):
         lat = {(e["size"], e["lib"]): e for e in res["latency"]}
         lr = {(r["size"], r["what"]): r for r in res["latency_ratios"]}
         head = ["size", "pyzmq RTT p50", "zmqipc RTT p50", "ratio p50", "pyzmq RTT p99", "zmqipc RTT p99",
-                "ratio p99", "one-way p50 pyzmq / zmqipc"]
+                "ratio p99", "one-way p50 pyzmq / zmqipc", "others' CPU"]
         body = []
         for size in sorted({e["size"] for e in res["latency"]}):
             p, z = lat[(size, "pyzmq")], lat[(size, "zmqipc")]
             body.append([size_name(size), "%.1f µs" % p["rtt_p50_us"], "%.1f µs" % z["rtt_p50_us"],
                          _ratio_cell(lr[(size, "rtt_p50_us")]), "%.1f µs" % p["rtt_p99_us"],
                          "%.1f µs" % z["rtt_p99_us"], _ratio_cell(lr[(size, "rtt_p99_us")]),
-                         "%.1f / %.1f µs" % (p["rtt_p50_us"] / 2, z["rtt_p50_us"] / 2)])
+                         "%.1f / %.1f µs" % (p["rtt_p50_us"] / 2, z["rtt_p50_us"] / 2), _load_cell([p, z])])
         out += ["## REQ/REP latency, ipc (round trip; ratio < 1 favours zmqipc)", "",
                 "%d round trips per repeat after a warm-up; p50/p99 are medians over repeats."
                 % res["config"]["latency_n"], "", _table(head, body), ""]
@@ -220,27 +260,33 @@ def plot(res, path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker  # noqa: F401
     except ImportError:
         return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     tput = [r for r in res["throughput"] if r["section"] == "throughput" and r["transport"] == "ipc"]
-    for label in sorted({r["label"] for r in tput}):
+    styles = {"pyzmq copy=True": ("C0", ":"), "zmqipc copy=True": ("C0", "-"),
+              "pyzmq copy=False": ("C1", ":"), "zmqipc copy=False": ("C1", "-"),
+              "raw default": ("0.55", "--"), "raw 4MiB": ("k", "--")}
+    for label, (color, style) in styles.items():
         pts = sorted((r["size"], r["gb_per_s"]) for r in tput if r["label"] == label)
-        style = "--" if label.startswith("raw") else ("-" if "zmqipc" in label else ":")
-        left.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=label)
+        if pts:
+            left.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o", label=label)
     left.set(xscale="log", yscale="log", xlabel="message size (bytes)", ylabel="GB/s (1e9 B/s)",
              title="PUSH/PULL throughput, ipc, end to end")
     left.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
-    for transport, marker in (("ipc", "o"), ("tcp", "s"), ("inproc", "^")):
+    for transport, color in (("ipc", "C0"), ("tcp", "C2"), ("inproc", "C3")):
         for what, style in (("copy=True", ":"), ("copy=False", "-")):
             pts = sorted((r["size"], r["ratio"]) for r in res["ratios"]
                          if r["section"] == "throughput" and r["transport"] == transport and r["what"] == what)
             if pts:
-                right.plot([p[0] for p in pts], [p[1] for p in pts], style, marker=marker,
+                right.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o",
                            label="%s %s" % (transport, what))
     right.axhline(1.0, color="k", lw=0.8)
-    right.set(xscale="log", xlabel="message size (bytes)", ylabel="zmqipc / pyzmq throughput",
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.set(xscale="log", yscale="log", xlabel="message size (bytes)", ylabel="zmqipc / pyzmq throughput",
               title="ratio (> 1: zmqipc faster)")
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=8)

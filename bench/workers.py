@@ -176,6 +176,7 @@ class Worker:
         self.conn.send(message)
 
     def wait_go(self):
+        """Block until the coordinator says "go"."""
         message = self.conn.recv()
         if message != "go":
             raise RuntimeError("expected 'go', got %r" % (message,))
@@ -234,10 +235,14 @@ class Worker:
             sock.connect(endpoint)
             buffers = None
         try:
-            return {"t0": send_phase(make_sender(sock, arr, mode), n, self.wait_go),
-                    "buffers": buffers}
+            self.note("sent", {"t0": send_phase(make_sender(sock, arr, mode), n, self.wait_go),
+                               "buffers": buffers})
+            # Close only once the receiver has everything: libzmq (4.3.4 and 4.3.5) was seen
+            # to drop the last few hundred small messages when a PUSH socket was closed right
+            # after sending, despite LINGER=-1.
+            self.wait_go()
         finally:
-            sock.close()      # zmq: default linger, the I/O thread finishes sending
+            sock.close()
 
     # throughput, two threads of this process (inproc)
     def cmd_inproc(self, size, mode, n):

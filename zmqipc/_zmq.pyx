@@ -337,8 +337,9 @@ cdef class Frame:
         """A message property: an int option (zmq.MORE, zmq.SRCFD, zmq.SHARED) or a
         metadata name such as "Socket-Type", "Peer-Address", "Routing-Id", "User-Id"."""
         cdef const char *value
-        if isinstance(option, str):
-            value = zmq_msg_gets(&self.msg, option.encode("utf-8"))
+        if isinstance(option, (str, bytes)):   # pyzmq accepts both
+            name = option.encode("utf-8") if isinstance(option, str) else option
+            value = zmq_msg_gets(&self.msg, name)
             if value == NULL:
                 _check_rc(-1, option)
             return value.decode("utf-8", "replace")
@@ -431,7 +432,8 @@ cdef class Context:
         if self._term_called or self.handle == NULL:
             return
         if self._fork_gen != _fork_generation:
-            raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Context")
+            self._term_called = True   # as Socket.close: the parent owns it; just forget it
+            return
         cdef int rc
         while True:
             with nogil:
@@ -479,6 +481,9 @@ cdef class Socket:
         if context is None:
             raise TypeError("Socket(context, socket_type): a Context is required")
         context._check_open()
+        if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
+            _raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
+                                 "built without the draft API" % socket_type)
         self.handle = zmq_socket(context.handle, socket_type)
         if self.handle == NULL:
             _check_rc(-1, "socket_type=%d" % socket_type)
@@ -504,7 +509,9 @@ cdef class Socket:
     @property
     def closed(self):
         """True once close() was called."""
-        return self._closed
+        # handle is NULL if __cinit__ failed before setting _closed (bad arguments):
+        # __del__ then sees a closed socket instead of calling zmq_close(NULL).
+        return self._closed or self.handle == NULL
 
     @property
     def underlying(self):
@@ -518,8 +525,12 @@ cdef class Socket:
         if self._fork_gen != _fork_generation:
             self._closed = True   # the parent owns it; just forget it here
             return
+        cdef int c_linger
         if linger is not None:
-            self.setsockopt(ZMQ_LINGER, linger)
+            # As pyzmq: best effort, so close(linger=0) still closes a socket
+            # whose context was already terminated (ETERM from setsockopt).
+            c_linger = linger
+            zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int))
         _check_rc(zmq_close(self.handle))
         self._closed = True
         _drain_releases()
@@ -565,7 +576,11 @@ cdef class Socket:
             int64_value = _as_int(option, optval)
             _check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
         else:
-            int_value = _as_int(option, optval)
+            int64_value = _as_int(option, optval)
+            if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
+                raise OverflowError("option %d takes a C int, %d is out of range"
+                                    % (option, int64_value))
+            int_value = <int>int64_value
             _check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
 
     def getsockopt(self, int option):
@@ -642,15 +657,19 @@ cdef class Socket:
         if small:   # copying beats the bookkeeping below the measured crossover
             self._send_copy(data, flags)
             return tracker
+        cdef bint sent = False
         _init_zero_copy(&msg, data, tracker)
         try:
             while True:
                 with nogil:
                     rc = zmq_msg_send(&msg, self.handle, flags)
                 if _check_rc(rc) == 0:
+                    sent = True
                     return tracker
         finally:
             zmq_msg_close(&msg)   # after a successful send msg is empty: no-op
+            if not sent:          # the close released the buffer: drop our hold now, so
+                _drain_releases() # the caller of a failed send may reuse/resize it at once
 
     cdef int _send_frame(self, Frame frame, int flags) except -1:
         cdef zmq_msg_t msg
@@ -669,6 +688,7 @@ cdef class Socket:
     def send_multipart(self, msg_parts, int flags=0, bint copy=True, bint track=False):
         """Send a sequence of parts as one multipart message. Every part is checked
         before the first is sent, so a bad part never leaves a message half-sent."""
+        cdef Py_buffer view
         self._check_usable()
         parts = list(msg_parts)
         if not parts:
@@ -682,6 +702,8 @@ cdef class Socket:
                 except TypeError:
                     raise TypeError("part %d: expected bytes or a buffer-protocol object, not %s"
                                     % (i, type(part).__name__)) from None
+                _get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)   # not contiguous: ValueError now
+                PyBuffer_Release(&view)
         tracker = MessageTracker() if (track and not copy) else None
         last = len(parts) - 1
         for i, part in enumerate(parts):
@@ -765,10 +787,14 @@ cdef class Socket:
             raise ValueError("nbytes must be >= 0, not %d" % nbytes)
         try:
             PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_ANY_CONTIGUOUS)
-        except (BufferError, TypeError) as e:
+        except TypeError as e:   # not a buffer at all
             raise TypeError("recv_into needs a writable contiguous buffer: %s" % e) from None
+        except (BufferError, ValueError) as e:   # read-only or not contiguous (as pyzmq)
+            raise BufferError("recv_into needs a writable contiguous buffer: %s" % e) from None
         try:
-            if nbytes == 0 or nbytes > view.len:
+            if nbytes > view.len:   # as pyzmq: refuse before consuming the message
+                raise ValueError("nbytes=%d too big for a buffer of %d bytes" % (nbytes, view.len))
+            if nbytes == 0:
                 nbytes = view.len
             while True:
                 with nogil:
@@ -929,6 +955,8 @@ def z85_decode(z85bytes):
     cdef bytes text = bytes(z85bytes)
     if len(text) % 5 or b"\0" in text:
         raise ValueError("Z85 input must be a multiple of 5 characters, got %d" % len(text))
+    if not text:
+        return b""   # libzmq rejects empty input; encode(b"") is b"" (as pyzmq)
     out = PyBytes_FromStringAndSize(NULL, len(text) * 4 // 5)
     if zmq_z85_decode(<uint8_t *>PyBytes_AS_STRING(out), text) == NULL:
         raise ValueError("invalid Z85 data")

@@ -140,12 +140,16 @@ def recv_array_into(socket, out, flags=0):
     except (ValueError, TypeError):
         _discard_rest(socket)
         raise
-    size = socket.recv_into(_byte_view(out))
-    if socket.getsockopt(13):   # RCVMORE: more than the two frames we expect
+    # Check the data frame before writing: a bad message must leave ``out`` untouched.
+    # (One copy, as recv_into would make; the Frame is not a copy.)
+    data = socket.recv(copy=False)
+    if data.more:   # more than the two frames we expect
         _discard_rest(socket)
         raise ValueError("array message has more than 2 frames")
-    if size != nbytes:
-        raise ValueError("array data frame has %d bytes, header says %d" % (size, nbytes))
+    if len(data) != nbytes:
+        raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
+    if nbytes:
+        _byte_view(out)[:] = np.frombuffer(data, dtype=np.uint8)
     return out
 
 

@@ -158,7 +158,7 @@ class SocketOption(IntEnum):
     # old names
     IDENTITY = 5
     CONNECT_RID = 61
-    HWM = 201   # pyzmq's pseudo-option: sets SNDHWM and RCVHWM together
+    HWM = 1     # pyzmq's pseudo-option (same number): sets SNDHWM and RCVHWM together
 
 
 class MessageOption(IntEnum):
@@ -240,7 +240,7 @@ def _flat_names():
     names.update(VERSION_MAJOR=4, VERSION_MINOR=3, VERSION_PATCH=4, VERSION=40304,
                  HAUSNUMERO=156384712, POLLITEMS_DFLT=16, THREAD_PRIORITY_DFLT=-1,
                  THREAD_SCHED_POLICY_DFLT=-1, IO_THREADS_DFLT=1, MAX_SOCKETS_DFLT=1023,
-                 MSG_T_SIZE=6, NULL=0, DRAFT_API=0, HWM=201)
+                 MSG_T_SIZE=6, NULL=0, DRAFT_API=0, HWM=1)
     return names
 
 

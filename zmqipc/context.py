@@ -7,7 +7,7 @@ import warnings
 
 from zmqipc import _zmq
 from zmqipc.constants import ContextOption, SocketOption
-from zmqipc.error import ZMQError
+from zmqipc.error import ContextTerminated, ZMQError
 from zmqipc.socket import Socket
 
 __all__ = ["Context"]
@@ -44,7 +44,7 @@ class Context(_zmq.Context):
     def socket(self, socket_type, socket_class=None, **kwargs):
         """Create a socket of ``socket_type`` with this context's default options."""
         if self.closed:
-            raise ZMQError(_zmq.ERRNO_VALUES["ETERM"])
+            raise ContextTerminated(_zmq.ERRNO_VALUES["ETERM"])
         sock = (socket_class or self._socket_class)(self, socket_type, **kwargs)
         for option, value in self.sockopts.items():
             try:

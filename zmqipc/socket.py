@@ -1,6 +1,7 @@
 """zmqipc.Socket: the compiled socket plus pyzmq's Python conveniences."""
 
 import errno
+import itertools
 import json
 import pickle
 import random
@@ -80,6 +81,9 @@ class Socket(_zmq.Socket):
     # --- attribute-style options ------------------------------------------------
 
     def __setattr__(self, name, value):
+        if name.lower() in ("subscribe", "unsubscribe"):   # pyzmq: sock.subscribe = b"topic"
+            getattr(self, name.lower())(value)
+            return
         if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
             object.__setattr__(self, name, value)
             return
@@ -144,6 +148,10 @@ class Socket(_zmq.Socket):
     def bind(self, addr):
         """Bind to ``addr``; usable as ``with sock.bind(addr): ...`` to unbind on exit."""
         super().bind(addr)
+        try:   # as pyzmq: unbind the resolved endpoint, so "tcp://host:*" works too
+            addr = self.get(SocketOption.LAST_ENDPOINT).decode("utf-8")
+        except (ZMQError, UnicodeDecodeError):
+            pass
         return _EndpointContext(self, "bind", addr)
 
     def connect(self, addr):
@@ -241,7 +249,9 @@ class Socket(_zmq.Socket):
         if self._monitor_socket is not None and not self._monitor_socket.closed:
             return self._monitor_socket
         if addr is None:
-            addr = "inproc://monitor.s-%x" % self.underlying
+            # a fresh name each time: libzmq unbinds an old monitor's inproc name
+            # asynchronously, so reusing it after close/disable can hit EADDRINUSE
+            addr = "inproc://monitor.s-%x-%d" % (self.underlying, next(_monitor_ids))
         self.monitor(addr, EVENT_ALL if events is None else events)
         self._monitor_socket = self.context.socket(PAIR)
         self._monitor_socket.connect(addr)
@@ -251,6 +261,9 @@ class Socket(_zmq.Socket):
         """Stop monitoring (the monitor socket receives MONITOR_STOPPED)."""
         self._monitor_socket = None
         self.monitor(None, 0)
+
+
+_monitor_ids = itertools.count()
 
 
 def _option_for(name):

@@ -1,0 +1,102 @@
+"""Shared fixtures for the core socket API tests.
+
+Every socket made through ``ctx`` gets torn down with linger=0, so a failing test
+never leaves the run hanging in zmq_ctx_term.
+"""
+
+import itertools
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import zmqipc as zmq
+
+# A hang guard for blocking calls (a lost message becomes zmq.Again), never a
+# performance threshold.
+GUARD_MS = 10_000
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def ctx():
+    """A fresh Context, destroyed with linger=0 at teardown."""
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+@pytest.fixture
+def ipc_dir(tmp_path):
+    """A short directory for ipc:// socket files.
+
+    AF_UNIX paths are limited to ~107 bytes; pytest's tmp_path can be longer for
+    long (parametrized) test names, so fall back to a short mkdtemp under the
+    system temp dir when it is."""
+    if len(str(tmp_path)) <= 70:
+        yield str(tmp_path)
+        return
+    path = tempfile.mkdtemp(prefix="zq")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def ipc_endpoint(ipc_dir):
+    """A unique, short ipc:// endpoint (< 100 bytes)."""
+    url = "ipc://%s/s%d" % (ipc_dir, next(_counter))
+    assert len(url) < 100, url
+    return url
+
+
+@pytest.fixture
+def make_ipc_endpoint(ipc_dir):
+    """Factory for several unique ipc:// endpoints in one test."""
+
+    def make():
+        url = "ipc://%s/s%d" % (ipc_dir, next(_counter))
+        assert len(url) < 100, url
+        return url
+
+    return make
+
+
+@pytest.fixture
+def inproc_endpoint():
+    return "inproc://t-%d-%d" % (os.getpid(), next(_counter))
+
+
+def guard(*sockets, ms=GUARD_MS):
+    """Give sockets linger=0 and send/recv timeouts so a bug fails instead of hangs."""
+    for s in sockets:
+        s.linger = 0
+        s.rcvtimeo = ms
+        s.sndtimeo = ms
+    return sockets
+
+
+def connected_pair(ctx, endpoint, types=(zmq.PAIR, zmq.PAIR)):
+    """(bound, connected) sockets over ``endpoint`` (tcp "*" ports resolved)."""
+    server = ctx.socket(types[0])
+    client = ctx.socket(types[1])
+    guard(server, client)
+    server.bind(endpoint)
+    client.connect(server.last_endpoint.decode())
+    return server, client
+
+
+@pytest.fixture(params=["ipc", "tcp", "inproc"])
+def transport_endpoint(request, ipc_endpoint, inproc_endpoint):
+    """One endpoint per transport (tcp on a random loopback port)."""
+    return {"ipc": ipc_endpoint, "tcp": "tcp://127.0.0.1:*",
+            "inproc": inproc_endpoint}[request.param]
+
+
+@pytest.fixture
+def pair(ctx, ipc_endpoint):
+    """A connected PAIR/PAIR over ipc with hang guards: (bound, connected)."""
+    return connected_pair(ctx, ipc_endpoint)

@@ -1,0 +1,444 @@
+"""Blocking calls release the GIL, and signals reach Python while they block:
+Ctrl-C (SIGINT) raises KeyboardInterrupt promptly; a handler that returns makes the
+call resume transparently.
+
+Synchronisation is by events and by watching the main thread's stack, never by
+timing: a helper thread waits until the main thread is inside the blocking call
+(``_blocking_call`` on its stack and the GIL released) before it acts. Hangs are
+caught by pytest-timeout.
+"""
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+import zmqipc as zmq
+from conftest import connected_pair, guard
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals"),
+]
+
+MAIN = threading.main_thread()
+
+
+def _blocking_call(fn, *args, **kwargs):
+    """Marker frame: the main thread is (about to be) blocked in ``fn``."""
+    return fn(*args, **kwargs)
+
+
+def _main_is_blocked():
+    frame = sys._current_frames().get(MAIN.ident)
+    while frame is not None:
+        if frame.f_code is _blocking_call.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def wait_until_main_blocked():
+    # We can only look at the main thread's stack when we hold the GIL, i.e.
+    # while the main thread has released it (inside the blocking libzmq call).
+    while not _main_is_blocked():
+        time.sleep(0.001)
+
+
+def in_thread(fn, *args):
+    t = threading.Thread(target=fn, args=args, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.fixture
+def sigint_default():
+    """Make sure SIGINT raises KeyboardInterrupt (Python's default handler)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+@pytest.fixture
+def sigusr1_flag():
+    """A SIGUSR1 handler that records the signal and returns normally."""
+    received = threading.Event()
+    old = signal.signal(signal.SIGUSR1, lambda signum, frame: received.set())
+    yield received
+    signal.signal(signal.SIGUSR1, old)
+
+
+def ctrl_c_when_blocked(use_os_kill=False):
+    def run():
+        wait_until_main_blocked()
+        if use_os_kill:
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            signal.pthread_kill(MAIN.ident, signal.SIGINT)
+    return in_thread(run)
+
+
+# --- GIL ------------------------------------------------------------------------------------
+
+class Counter:
+    """Counts in a Python thread; ``reached`` is set after ``target`` increments
+    counted from ``start()`` -- only possible if the main thread let go of the GIL."""
+
+    def __init__(self, target=200_000):
+        self.target = target
+        self.reached = threading.Event()
+        self.go = threading.Event()
+        self.stop = False
+        self.count = 0
+        self.thread = in_thread(self._run)
+
+    def _run(self):
+        self.go.wait()
+        while not self.stop:
+            self.count += 1
+            if self.count == self.target:
+                self.reached.set()
+
+    def start(self):
+        self.go.set()
+
+    def join(self):
+        self.stop = True
+        self.go.set()
+        self.thread.join()
+
+
+def test_recv_releases_gil(pair):
+    """The sender only sends once the counter advanced while main is in recv; if
+    recv held the GIL, neither could run and the test would time out."""
+    a, b = pair
+    b.rcvtimeo = -1
+    counter = Counter()
+
+    def sender():
+        wait_until_main_blocked()
+        counter.start()
+        counter.reached.wait()
+        a.send(b"after counting")
+
+    t = in_thread(sender)
+    assert _blocking_call(b.recv) == b"after counting"
+    assert counter.count >= counter.target
+    counter.join()
+    t.join()
+
+
+def test_recv_with_rcvtimeo_releases_gil(pair):
+    a, b = pair
+    counter = Counter(target=1)
+    b.rcvtimeo = 500
+
+    def watcher():
+        wait_until_main_blocked()
+        counter.start()
+
+    t = in_thread(watcher)
+    start = counter.count
+    with pytest.raises(zmq.Again):
+        _blocking_call(b.recv)
+    # the other thread ran while recv waited for its timeout
+    counter.reached.wait()
+    assert counter.count > start
+    counter.join()
+    t.join()
+
+
+def test_poll_releases_gil(pair):
+    a, b = pair
+    counter = Counter()
+    poller = zmq.Poller()
+    poller.register(b, zmq.POLLIN)
+
+    def sender():
+        wait_until_main_blocked()
+        counter.start()
+        counter.reached.wait()
+        a.send(b"x")
+
+    t = in_thread(sender)
+    assert _blocking_call(poller.poll) == [(b, zmq.POLLIN)]
+    counter.join()
+    t.join()
+
+
+def test_blocked_send_releases_gil(ctx, ipc_endpoint):
+    push = ctx.socket(zmq.PUSH)
+    guard(push)
+    push.sndtimeo = -1
+    push.sndhwm = 1
+    push.connect(ipc_endpoint)   # no peer yet: the pipe exists but nobody reads
+    with pytest.raises(zmq.Again):
+        while True:
+            push.send(b"fill", zmq.NOBLOCK)
+    counter = Counter()
+
+    def reader():
+        wait_until_main_blocked()
+        counter.start()
+        counter.reached.wait()
+        pull = ctx.socket(zmq.PULL)
+        guard(pull)
+        pull.bind(ipc_endpoint)
+        while pull.recv() != b"last":
+            pass
+        pull.close()
+
+    t = in_thread(reader)
+    _blocking_call(push.send, b"last")   # blocks until the reader binds
+    t.join()
+    assert counter.count >= counter.target
+    counter.join()
+
+
+def test_send_large_copy_releases_gil(pair):
+    """Even a plain large send runs concurrently with Python threads."""
+    a, b = pair
+    data = os.urandom(8 * 1024 * 1024)
+    done = threading.Event()
+
+    def receiver():
+        assert b.recv() == data
+        done.set()
+
+    t = in_thread(receiver)
+    for _ in range(3):
+        a.send(data)
+        done.wait()
+        done.clear()
+        t.join()
+        t = in_thread(receiver)
+    a.send(data)
+    t.join()
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------------
+
+def test_sigint_interrupts_blocking_recv(pair, sigint_default):
+    a, b = pair
+    b.rcvtimeo = -1
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.recv)
+    t.join()
+    # the socket is still perfectly usable afterwards
+    a.send(b"after ctrl-c")
+    assert b.recv() == b"after ctrl-c"
+
+
+def test_sigint_via_os_kill_interrupts_recv(pair, sigint_default):
+    """os.kill(os.getpid(), SIGINT) from another thread: what Ctrl-C in a terminal does."""
+    a, b = pair
+    b.rcvtimeo = -1
+    t = ctrl_c_when_blocked(use_os_kill=True)
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.recv_multipart)
+    t.join()
+
+
+def test_sigint_via_timer_interrupts_recv(pair, sigint_default):
+    """The usual pattern: threading.Timer calling os.kill(os.getpid(), SIGINT)."""
+    _, b = pair
+    b.rcvtimeo = -1
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.recv, copy=False)
+    timer.join()
+
+
+def test_sigint_interrupts_poller_poll(pair, sigint_default):
+    _, b = pair
+    poller = zmq.Poller()
+    poller.register(b, zmq.POLLIN)
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(poller.poll)
+    t.join()
+
+
+def test_sigint_interrupts_poll_with_timeout(pair, sigint_default):
+    _, b = pair
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.poll, 60_000)
+    t.join()
+
+
+def test_sigint_interrupts_select(pair, sigint_default):
+    _, b = pair
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(zmq.select, [b], [], [])
+    t.join()
+
+
+def test_sigint_interrupts_send_blocked_by_hwm(ctx, ipc_endpoint, sigint_default):
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.sndhwm = 1
+    push.connect(ipc_endpoint)   # nobody there
+    with pytest.raises(zmq.Again):
+        while True:
+            push.send(b"fill", zmq.NOBLOCK)
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(push.send, b"blocked")
+    t.join()
+    with pytest.raises(zmq.Again):   # still full, still usable
+        push.send(b"x", zmq.NOBLOCK)
+
+
+def test_sigint_interrupts_send_no_peer(ctx, sigint_default):
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(push.send_multipart, [b"a", b"b"])
+    t.join()
+
+
+def test_sigint_interrupts_proxy(ctx, inproc_endpoint, sigint_default):
+    frontend = ctx.socket(zmq.PULL)
+    backend = ctx.socket(zmq.PUSH)
+    frontend.bind(inproc_endpoint + "-fe")
+    backend.bind(inproc_endpoint + "-be")
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(zmq.proxy, frontend, backend)
+    t.join()
+
+
+def test_sigint_interrupts_term_then_term_again(inproc_endpoint, sigint_default):
+    """Ctrl-C while term() waits for an unclosed socket; the program can then
+    close the socket and term again."""
+    c = zmq.Context()
+    s = c.socket(zmq.PUSH)
+    s.connect(inproc_endpoint)
+    t = ctrl_c_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(c.term)
+    t.join()
+    s.close(linger=0)
+    c.term()
+    assert c.closed
+
+
+# --- handlers that return: the call resumes -----------------------------------------------------
+
+def test_returning_handler_recv_resumes(pair, sigusr1_flag):
+    a, b = pair
+    b.rcvtimeo = -1
+
+    def run():
+        wait_until_main_blocked()
+        signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
+        sigusr1_flag.wait()   # the handler ran (in the main thread)
+        a.send(b"delivered after the signal")
+
+    t = in_thread(run)
+    assert _blocking_call(b.recv) == b"delivered after the signal"
+    assert sigusr1_flag.is_set()
+    t.join()
+
+
+def test_returning_handler_many_signals(pair, sigusr1_flag):
+    a, b = pair
+    b.rcvtimeo = -1
+
+    def run():
+        for _ in range(5):
+            wait_until_main_blocked()
+            sigusr1_flag.clear()
+            signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
+            sigusr1_flag.wait()
+        a.send(b"survived five signals")
+
+    t = in_thread(run)
+    assert _blocking_call(b.recv) == b"survived five signals"
+    t.join()
+
+
+def test_returning_handler_poll_resumes(pair, sigusr1_flag):
+    a, b = pair
+    poller = zmq.Poller()
+    poller.register(b, zmq.POLLIN)
+
+    def run():
+        wait_until_main_blocked()
+        signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
+        sigusr1_flag.wait()
+        a.send(b"x")
+
+    t = in_thread(run)
+    # with a timeout the poll restarts for the time left; it must not return early
+    assert _blocking_call(poller.poll, 60_000) == [(b, zmq.POLLIN)]
+    t.join()
+
+
+def test_returning_handler_send_resumes(ctx, ipc_endpoint, sigusr1_flag):
+    push = ctx.socket(zmq.PUSH)
+    guard(push)
+    push.sndtimeo = -1
+    push.sndhwm = 1
+    push.connect(ipc_endpoint)
+    with pytest.raises(zmq.Again):
+        while True:
+            push.send(b"fill", zmq.NOBLOCK)
+    got = []
+
+    def run():
+        wait_until_main_blocked()
+        signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
+        sigusr1_flag.wait()
+        pull = ctx.socket(zmq.PULL)
+        guard(pull)
+        pull.bind(ipc_endpoint)
+        while True:
+            msg = pull.recv()
+            got.append(msg)
+            if msg == b"last":
+                break
+        pull.close()
+
+    t = in_thread(run)
+    _blocking_call(push.send, b"last")
+    t.join()
+    assert got[-1] == b"last"
+
+
+def test_handler_raising_custom_exception_propagates(pair):
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        _, b = pair
+        b.rcvtimeo = -1
+
+        def run():
+            wait_until_main_blocked()
+            signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
+
+        t = in_thread(run)
+        with pytest.raises(Stop):
+            _blocking_call(b.recv)
+        t.join()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_connected_pair_helper(ctx, ipc_endpoint):
+    s, c = connected_pair(ctx, ipc_endpoint)
+    c.send(b"x")
+    assert s.recv() == b"x"
