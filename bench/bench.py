@@ -15,6 +15,8 @@ latency, header+array multipart, the raw AF_UNIX ceiling, and peak RSS for one
 """
 
 import argparse
+import glob
+import hashlib
 import json
 import multiprocessing
 import os
@@ -114,6 +116,7 @@ class Variant:
     samples: list = field(default_factory=list)   # seconds for n messages
     buffers: list = None
     other_load: float = None   # CPU share used by other processes meanwhile (cpuload.py)
+    faults: list = field(default_factory=list)    # (receiver, sender) minor page faults per message
 
     @property
     def rates(self):
@@ -126,13 +129,14 @@ class Runner:
         self.meter = cpuload.Meter(p.proc.pid for pair in pairs.values() for p in (pair.tx, pair.rx))
 
     def run(self, v, n):
-        """End-to-end seconds for n messages (after a warm-up message)."""
+        """End-to-end seconds for n messages (after a warm-up message), and the receiver's
+        and sender's minor page faults per message."""
         pair = self.pairs[v.lib]
         spec = dict(size=v.size, mode=v.mode, n=n)
         if v.transport == "inproc":
             pair.tx.command("inproc", **spec)
             result = pair.tx.expect("ok")
-            return result["t1"] - result["t0"]
+            return result["t1"] - result["t0"], (result["faults"], result["tx_faults"])
         if v.transport == "raw":
             a, b = socket.socketpair()
             with a, b:
@@ -152,7 +156,7 @@ class Runner:
         pair.tx.conn.send("go")          # the receiver is done: close
         pair.tx.expect("ok")
         v.buffers = sent["buffers"]
-        return received["t1"] - sent["t0"]
+        return received["t1"] - sent["t0"], (received["faults"], sent["faults"])
 
     def calibrate(self, v, target_s):
         """Pick n so that one repeat takes about target_s. The rate is the best of two
@@ -160,7 +164,7 @@ class Runner:
         n = max(2, min(N_MAX, int(0.03 / (3e-6 + v.size / 2e9))))
         rates = []
         for _ in range(6):
-            elapsed = self.run(v, n)
+            elapsed, _ = self.run(v, n)
             if elapsed >= 0.02 or n >= N_MAX:
                 rates.append(n / elapsed)
                 if len(rates) == 2:
@@ -179,7 +183,9 @@ class Runner:
             v.n = self.calibrate(v, target_s)
         for rep in range(repeats):
             for v in (variants if rep % 2 == 0 else variants[::-1]):
-                v.samples.append(self.run(v, v.n))
+                elapsed, faults = self.run(v, v.n)
+                v.samples.append(elapsed)
+                v.faults.append(faults)
         share = self.meter.share()
         for v in variants:
             v.other_load = share
@@ -243,8 +249,6 @@ def environment():
 def extension_id(package):
     """sha256 prefix and mtime of the compiled extension that was measured (the tree may be
     rebuilt between runs)."""
-    import glob
-    import hashlib
     paths = glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.so")) + \
         glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.pyd"))
     if not paths:
@@ -278,12 +282,32 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     os.makedirs(args.out, exist_ok=True)
+    # No BLAS is used; this just keeps numpy's idle OpenBLAS thread pool out of the workers
+    # (it showed up in profiles on this 2-CPU VM). Both libraries get the same environment.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-    mp = multiprocessing.get_context("spawn")
     ipc_dir = tempfile.mkdtemp(prefix="zb-")
+    try:
+        results = run(cfg, args.quick, ipc_dir)
+    finally:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+    text = report.markdown(results)
+    print()
+    print(text)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(text)
+    plot = report.plot(results, os.path.join(args.out, "throughput.png"))
+    print("wrote %s/results.json, results.md%s" % (args.out, ", throughput.png" if plot else ""))
+
+
+def run(cfg, quick, ipc_dir):
+    """Every measurement of one run; returns the summary (report.summarise)."""
+    mp = multiprocessing.get_context("spawn")
     started = time.monotonic()
     env = environment()
-    print(report.header(env, cfg, args.quick), flush=True)
+    print(report.header(env, cfg, quick), flush=True)
     pairs = {lib: Pair(lib, mp) for lib in LIBS + ("raw",)}
     runner = Runner(pairs, ipc_dir)
     run_meter = cpuload.Meter(runner.meter.pids)
@@ -319,20 +343,9 @@ def main(argv=None):
             for lib in LIBS:
                 memory.append(memory_case(mp, lib, mode, ipc_dir))
         print("  [%4.0f s] memory done" % (time.monotonic() - started), flush=True)
-    shutil.rmtree(ipc_dir, ignore_errors=True)
-
     env["loadavg_end"] = os.getloadavg()
-    results = report.summarise(env, cfg, variants, latency, memory,
-                               elapsed_s=time.monotonic() - started, quick=args.quick)
-    text = report.markdown(results)
-    print()
-    print(text)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(text)
-    plot = report.plot(results, os.path.join(args.out, "throughput.png"))
-    print("wrote %s/results.json, results.md%s" % (args.out, ", throughput.png" if plot else ""))
+    return report.summarise(env, cfg, variants, latency, memory,
+                            elapsed_s=time.monotonic() - started, quick=quick)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,11 @@ def _ratio(num, den):
             "paired_min": min(paired), "paired_max": max(paired)}
 
 
+def _median_or_none(values):
+    values = [x for x in values if x is not None]
+    return statistics.median(values) if values else None
+
+
 def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
     rows = []
     for v in variants:
@@ -80,6 +85,8 @@ def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
         rows.append({"section": v.section, "transport": _transport(v), "size": v.size, "label": v.label,
                      "lib": v.lib, "mode": v.mode, "bufsize": v.bufsize, "buffers": v.buffers, "n": v.n,
                      "other_load": v.other_load,
+                     "rx_faults_per_msg": _median_or_none(f[0] for f in v.faults),
+                     "tx_faults_per_msg": _median_or_none(f[1] for f in v.faults),
                      "seconds": v.samples, "msgs_per_s": statistics.median(rates),
                      "gb_per_s": statistics.median(rates) * v.size / 1e9,
                      "gb_per_s_min": min(rates) * v.size / 1e9, "gb_per_s_max": max(rates) * v.size / 1e9})
@@ -154,6 +161,20 @@ def _tput_cell(r):
     return "%s (%s/s)" % (gb(r["gb_per_s"]), si(r["msgs_per_s"]))
 
 
+def _faults_table(res, sizes):
+    labels = ["%s %s" % (lib, MODE_NAMES[m]) for m in ("copy", "zerocopy") for lib in ("pyzmq", "zmqipc")]
+    rows = {(r["size"], r["label"]): r for r in res["throughput"]
+            if r["section"] == "throughput" and r["transport"] == "ipc"}
+
+    def cell(r):
+        if r is None or r["rx_faults_per_msg"] is None:
+            return "–"
+        return "%.0f / %.0f" % (r["rx_faults_per_msg"], r["tx_faults_per_msg"])
+    body = [[size_name(s)] + [cell(rows.get((s, l))) for l in labels] for s in sizes if s >= 64 * 1024]
+    return ("Minor page faults per message, receiver / sender (ipc; 4 KiB pages, so size/4096 "
+            "means every message lands in fresh memory):\n\n" + _table(["size"] + labels, body))
+
+
 def markdown(res):
     env = res["environment"]
     out = ["# zmqipc vs pyzmq benchmark", "",
@@ -201,6 +222,8 @@ def markdown(res):
         what = {"ipc": "ipc://, two processes", "tcp": "tcp://127.0.0.1, two processes",
                 "inproc": "inproc://, two threads of one process"}[transport]
         out += ["## PUSH/PULL throughput, %s" % what, "", "GB/s (messages/s)", "", _table(head, body), ""]
+        if transport == "ipc":
+            out += [_faults_table(res, sizes), ""]
         if has_raw:
             bufs = {r["label"]: r["buffers"] for r in res["throughput"] if r["lib"] == "raw"}
             out += ["Raw AF_UNIX: socketpair between two processes, sendall / recv_into a preallocated "
@@ -284,10 +307,10 @@ def plot(res, path):
                 right.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o",
                            label="%s %s" % (transport, what))
     right.axhline(1.0, color="k", lw=0.8)
-    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     right.set(xscale="log", yscale="log", xlabel="message size (bytes)", ylabel="zmqipc / pyzmq throughput",
               title="ratio (> 1: zmqipc faster)")
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=8)
     fig.tight_layout()

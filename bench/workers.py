@@ -118,24 +118,34 @@ def make_receiver(sock, size, mode):
 
 # --- the timed phases (shared by processes and threads) ------------------------------------
 
+def minor_faults():
+    """Page faults of this process so far (fresh memory being touched)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def receive_phase(recv, n, size, on_warm):
+    """Returns (t1, minor page faults per message)."""
     recv()                          # warm-up message: the connection is established
     on_warm()
+    faults = minor_faults()
     received = None
     for _ in range(n):
         received = recv()
     t1 = time.perf_counter()
+    faults = (minor_faults() - faults) / n
     check(received, size)
-    return t1
+    return t1, faults
 
 
 def send_phase(send, n, wait_go):
+    """Returns (t0, minor page faults per message)."""
     send()                          # warm-up message
     wait_go()
+    faults = minor_faults()
     t0 = time.perf_counter()
     for _ in range(n):
         send()
-    return t0
+    return t0, (minor_faults() - faults) / n
 
 
 def maxrss_mib():
@@ -220,8 +230,8 @@ class Worker:
             sock, endpoint = self.bind(self.zmq.PULL, transport, ipc_dir)
             self.note("bound", endpoint)
         try:
-            recv = make_receiver(sock, size, mode)
-            return {"t1": receive_phase(recv, n, size, lambda: self.note("warm"))}
+            t1, faults = receive_phase(make_receiver(sock, size, mode), n, size, lambda: self.note("warm"))
+            return {"t1": t1, "faults": faults}
         finally:
             sock.close()
 
@@ -235,8 +245,8 @@ class Worker:
             sock.connect(endpoint)
             buffers = None
         try:
-            self.note("sent", {"t0": send_phase(make_sender(sock, arr, mode), n, self.wait_go),
-                               "buffers": buffers})
+            t0, faults = send_phase(make_sender(sock, arr, mode), n, self.wait_go)
+            self.note("sent", {"t0": t0, "faults": faults, "buffers": buffers})
             # Close only once the receiver has everything: libzmq (4.3.4 and 4.3.5) was seen
             # to drop the last few hundred small messages when a PUSH socket was closed right
             # after sending, despite LINGER=-1.
@@ -256,7 +266,7 @@ class Worker:
 
         def receiver():
             try:
-                out["t1"] = receive_phase(make_receiver(rx, size, mode), n, size, warm.set)
+                out["t1"], out["faults"] = receive_phase(make_receiver(rx, size, mode), n, size, warm.set)
             except BaseException as e:
                 out["error"] = e
                 warm.set()
@@ -264,14 +274,15 @@ class Worker:
         thread = threading.Thread(target=receiver)
         thread.start()
         try:
-            t0 = send_phase(make_sender(tx, arr, mode), n, warm.wait)
+            t0, _ = send_phase(make_sender(tx, arr, mode), n, warm.wait)
         finally:
             thread.join()
             tx.close()
             rx.close()
         if "error" in out:
             raise out["error"]
-        return {"t0": t0, "t1": out["t1"]}
+        # one process: the receiver's count covers both threads over the timed period
+        return {"t0": t0, "t1": out["t1"], "faults": out["faults"], "tx_faults": None}
 
     # REQ/REP latency
     def cmd_lat_server(self, transport, count, ipc_dir=None):

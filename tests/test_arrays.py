@@ -351,6 +351,14 @@ BAD_MESSAGES = {
     "extra_frame": ([_hdr(), DATA32, b"extra"], "more than 2 frames|2 frames"),
     "two_extra_frames": ([_hdr(), DATA32, b"x", b"y"], "more than 2 frames|2 frames"),
     "empty_header": ([b"", DATA32], "malformed array header"),
+    "deeply_nested_json": ([b"[" * 100_000, DATA32], "malformed array header"),
+    "deeply_nested_dtype": ([b'{"zmqipc_array": 1, "shape": [4], "order": "C", "nbytes": 32, "dtype": '
+                             + b"[" * 990 + b'"<f8"' + b"]" * 990 + b"}", DATA32], "malformed array header"),
+    "bool_in_shape": ([_hdr(shape=[True, 4]), DATA32], "bad shape"),
+    "huge_subarray": ([_hdr(dtype=[["a", "<f8", [10**9, 10**9]]], shape=[1], nbytes=8), DATA32],
+                      "malformed array header"),
+    "duplicate_field": ([_hdr(dtype=[["a", "<f8"], ["a", "<f8"]], shape=[2]), DATA32],
+                        "malformed array header"),
 }
 
 

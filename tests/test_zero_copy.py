@@ -10,6 +10,7 @@ with no peer, at the high-water mark -- and that nothing is freed too early.
 
 import gc
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -504,3 +505,55 @@ def test_many_zero_copy_sends_ipc_receiver_thread(ctx, ipc_dir):
     assert Tracked.live == base_live
     # With SNDHWM 50 libzmq can hold only so many; a leak would reach n.
     assert max_live < 1000, max_live
+
+
+@pytest.mark.xfail(strict=True, reason="known issue: over inproc a zero-copy message is the "
+                   "sender's own buffer, and received Frames are always writable (as pyzmq), "
+                   "so a receiver can write into a read-only exporter such as bytes")
+def test_inproc_zero_copy_of_read_only_buffer_is_not_writable_by_receiver(ctx, ipc_dir):
+    push, pull = push_pull(ctx, "inproc", ipc_dir)
+    data = bytes(BIG)
+    push.send(data, copy=False)
+    frame = pull.recv(copy=False)
+    try:
+        assert memoryview(frame).readonly
+    finally:
+        del frame
+
+
+# --- interpreter exit -------------------------------------------------------------------
+
+EXIT_SCRIPT = r"""
+import sys
+import numpy as np
+import zmqipc as zmq
+scenario = sys.argv[1]
+ctx = zmq.Context()
+push = ctx.socket(zmq.PUSH)
+push.linger = -1 if scenario == "linger_forever" else 100
+push.connect(sys.argv[2])                          # nobody ever binds it
+arrays = [np.ones(50_000) for _ in range(5)]
+for a in arrays:
+    push.send(a, copy=False)
+if scenario == "closed":
+    push.close(linger=0)
+if scenario == "inproc_frames":
+    pull = ctx.socket(zmq.PULL)
+    pull.bind("inproc://exit")
+    inner = ctx.socket(zmq.PUSH)
+    inner.connect("inproc://exit")
+    for a in arrays:
+        inner.send(a, copy=False)
+    kept = [pull.recv(copy=False) for _ in range(2)]
+del arrays
+print("exiting")
+"""
+
+
+@pytest.mark.parametrize("scenario", ["open", "closed", "linger_forever", "inproc_frames"])
+def test_interpreter_exit_with_zero_copy_messages_queued(ipc_dir, scenario):
+    """Exiting with zero-copy messages still inside libzmq neither crashes nor hangs."""
+    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, scenario, url_for("ipc", ipc_dir)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "exiting"

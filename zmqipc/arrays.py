@@ -89,13 +89,13 @@ def parse_array_header(header):
         shape = tuple(meta["shape"])
         order = meta["order"]
         nbytes = meta["nbytes"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise ValueError("malformed array header: %s" % e) from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError("malformed array header: %s" % e) from None   # (RecursionError: deep JSON)
     if dtype.hasobject:
         raise TypeError("array header names an object dtype, which cannot be received")
-    if not all(isinstance(d, int) and d >= 0 for d in shape) or order not in ("C", "F"):
+    if not all(type(d) is int and d >= 0 for d in shape) or order not in ("C", "F"):   # no bools
         raise ValueError("malformed array header: bad shape %r or order %r" % (shape, order))
-    if not isinstance(nbytes, int) or nbytes != math.prod(shape) * dtype.itemsize:
+    if type(nbytes) is not int or nbytes != math.prod(shape) * dtype.itemsize:
         raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
                          % (nbytes, dtype, shape))
     return dtype, shape, order, nbytes
