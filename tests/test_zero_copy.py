@@ -507,9 +507,6 @@ def test_many_zero_copy_sends_ipc_receiver_thread(ctx, ipc_dir):
     assert max_live < 1000, max_live
 
 
-@pytest.mark.xfail(strict=True, reason="known issue: over inproc a zero-copy message is the "
-                   "sender's own buffer, and received Frames are always writable (as pyzmq), "
-                   "so a receiver can write into a read-only exporter such as bytes")
 def test_inproc_zero_copy_of_read_only_buffer_is_not_writable_by_receiver(ctx, ipc_dir):
     push, pull = push_pull(ctx, "inproc", ipc_dir)
     data = bytes(BIG)

@@ -19,6 +19,7 @@ cdef class _BufferLease:
     cdef zmqipc_release_node node
     cdef Py_buffer view
     cdef bint has_view
+    cdef bint guards_readonly        # registered in _readonly_leased
     cdef MessageTracker tracker
 
 
