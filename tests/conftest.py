@@ -19,6 +19,20 @@ GUARD_MS = 10_000
 
 _counter = itertools.count()
 
+# The core-API test modules written against this conftest; each test gets a hang
+# guard (pytest-timeout) unless it sets its own.
+_GUARDED_MODULES = {"test_context.py", "test_socket.py", "test_options.py",
+                    "test_multipart.py", "test_poll.py", "test_monitor.py",
+                    "test_errors.py", "test_security.py", "test_signals_gil.py",
+                    "test_fork.py", "test_seed_scenario.py"}
+HANG_GUARD_S = 60
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in _GUARDED_MODULES and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HANG_GUARD_S))
+
 
 @pytest.fixture
 def ctx():

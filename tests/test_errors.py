@@ -106,6 +106,15 @@ def test_zmqerror_without_errno_uses_zmq_errno(ctx):
     assert zmq.ZMQError().errno == errno.EAGAIN
 
 
+def test_again_and_context_terminated_default_errno():
+    """``raise zmq.Again()`` / ``zmq.ContextTerminated()`` carry their errno (as
+    pyzmq), whatever libzmq's last error was."""
+    assert zmq.Again().errno == errno.EAGAIN
+    assert str(zmq.Again()) == "Resource temporarily unavailable"
+    assert zmq.ContextTerminated().errno == zmq.ETERM
+    assert str(zmq.ContextTerminated()) == "Context was terminated"
+
+
 def test_errors_pickle():
     e = pickle.loads(pickle.dumps(zmq.ZMQError(errno.EINVAL, "msg")))
     assert isinstance(e, zmq.ZMQError) and e.errno == errno.EINVAL

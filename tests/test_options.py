@@ -155,6 +155,11 @@ def test_routing_id_string(sock):
     assert sock.getsockopt_unicode(zmq.ROUTING_ID) == "u"
 
 
+def test_getsockopt_string_of_int_option_type_error(sock):
+    with pytest.raises(TypeError):
+        sock.getsockopt_string(zmq.LINGER)
+
+
 def test_setsockopt_string_requires_str(sock):
     with pytest.raises(TypeError):
         sock.setsockopt_string(zmq.ROUTING_ID, b"bytes")

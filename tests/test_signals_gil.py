@@ -41,10 +41,48 @@ def _main_is_blocked():
     return False
 
 
+# poll/select-family syscalls libzmq blocks in (per architecture)
+_WAIT_SYSCALLS = {"x86_64": {7, 23, 232, 270, 271, 281}, "aarch64": {22, 72, 73}}
+
+
+def _main_sleeps_in_poll():
+    """True if the main thread sleeps in a poll-like syscall (Linux /proc), False
+    if it does not, None if this cannot be told here."""
+    import platform
+
+    task = "/proc/self/task/%d/" % MAIN.native_id
+    try:
+        with open(task + "stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        if state not in ("S", "D"):
+            return False
+        wait_syscalls = _WAIT_SYSCALLS.get(platform.machine())
+        if wait_syscalls is None:
+            return True
+        with open(task + "syscall") as f:
+            first = f.read().split()[0]
+        # sleeping in futex (waiting for the GIL) is not "blocked in libzmq"
+        return first.isdigit() and int(first) in wait_syscalls
+    except (OSError, AttributeError, IndexError):
+        return None
+
+
 def wait_until_main_blocked():
-    # We can only look at the main thread's stack when we hold the GIL, i.e.
-    # while the main thread has released it (inside the blocking libzmq call).
-    while not _main_is_blocked():
+    """Return once the main thread sleeps inside ``_blocking_call``'s libzmq call.
+
+    A signal that lands after the GIL is released but before libzmq enters its
+    blocking poll() is only seen when that call returns (inherent to signals and
+    blocking syscalls, pyzmq included), so wait until the thread really sleeps."""
+    while True:
+        # We can only look at the main thread's stack when we hold the GIL, i.e.
+        # while the main thread has released it (inside the blocking libzmq call).
+        if _main_is_blocked():
+            blocked = _main_sleeps_in_poll()
+            if blocked is None:        # no /proc: give the call time to block
+                time.sleep(0.05)
+                return
+            if blocked:
+                return
         time.sleep(0.001)
 
 

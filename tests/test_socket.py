@@ -148,11 +148,28 @@ def test_inproc_bind_twice_in_use(ctx, inproc_endpoint):
     assert info.value.errno == zmq.EADDRINUSE
 
 
+def wait_listener_closed(monitor):
+    """unbind() closes the listener asynchronously (libzmq's I/O thread); the
+    monitor's EVENT_CLOSED says when the address is really free."""
+    from zmqipc.utils.monitor import recv_monitor_message
+
+    while recv_monitor_message(monitor)["event"] != zmq.EVENT_CLOSED:
+        pass
+
+
+def closed_monitor(sock):
+    mon = sock.get_monitor_socket(zmq.EVENT_CLOSED)
+    guard(mon)
+    return mon
+
+
 def test_unbind_frees_endpoint(ctx):
     a = ctx.socket(zmq.PULL)
+    mon = closed_monitor(a)
     port = a.bind_to_random_port("tcp://127.0.0.1")
     url = "tcp://127.0.0.1:%d" % port
     a.unbind(url)
+    wait_listener_closed(mon)
     b = ctx.socket(zmq.PULL)
     b.bind(url)   # free again
     assert b.last_endpoint == url.encode()
@@ -179,8 +196,10 @@ def test_disconnect(ctx, ipc_endpoint):
 
 def test_with_bind_unbinds(ctx, ipc_endpoint):
     s = ctx.socket(zmq.PULL)
+    mon = closed_monitor(s)
     with s.bind(ipc_endpoint) as bound:
         assert bound is s
+    wait_listener_closed(mon)
     # unbound: the endpoint can be bound again by another socket
     other = ctx.socket(zmq.PULL)
     other.bind(ipc_endpoint)
@@ -190,8 +209,10 @@ def test_with_bind_unbinds(ctx, ipc_endpoint):
 
 def test_with_bind_wildcard_port_unbinds_resolved_endpoint(ctx):
     s = ctx.socket(zmq.PULL)
+    mon = closed_monitor(s)
     with s.bind("tcp://127.0.0.1:*"):
         url = s.last_endpoint.decode()
+    wait_listener_closed(mon)   # unbind("tcp://127.0.0.1:*") would fail: ENOENT
     other = ctx.socket(zmq.PULL)
     other.bind(url)   # the random port was released
 
@@ -352,6 +373,7 @@ def test_frame_metadata_socket_type(ctx, ipc_endpoint):
     client.send(b"x")
     f = server.recv(copy=False)
     assert f.get("Socket-Type") == "PUSH"
+    assert f.get(b"Socket-Type") == "PUSH"   # bytes names too, as pyzmq
     assert isinstance(f.get("Peer-Address"), str)
 
 
@@ -650,6 +672,7 @@ def test_fileno_and_events(pair):
     a, b = pair
     assert isinstance(b.fileno(), int) and b.fileno() >= 0
     assert b.fileno() == b.fd == b.getsockopt(zmq.FD)
+    assert a.poll(GUARD_MS, zmq.POLLOUT) == zmq.POLLOUT   # connected
     assert a.events & zmq.POLLOUT
     assert not (b.events & zmq.POLLIN)
     a.send(b"x")

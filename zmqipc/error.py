@@ -38,9 +38,17 @@ class ZMQBindError(ZMQBaseError):
 class Again(ZMQError):
     """EAGAIN: a non-blocking call would block, or a send/recv timeout expired."""
 
+    def __init__(self, errno=None, msg=None):   # Again() means EAGAIN (as pyzmq)
+        super().__init__(_errno_module.EAGAIN if errno is None else errno, msg)
+
 
 class ContextTerminated(ZMQError):
     """ETERM: the socket's context was terminated."""
+
+    def __init__(self, errno=None, msg=None):   # ContextTerminated() means ETERM
+        if errno is None:
+            from zmqipc.constants import ETERM as errno
+        super().__init__(errno, msg)
 
 
 class InterruptedSystemCall(ZMQError, InterruptedError):

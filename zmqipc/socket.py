@@ -127,7 +127,10 @@ class Socket(_zmq.Socket):
 
     def getsockopt_string(self, option, encoding="utf-8"):
         """Get a bytes option as str."""
-        return self.get(option).decode(encoding)
+        value = self.get(option)
+        if not isinstance(value, bytes):   # TypeError as pyzmq, not AttributeError
+            raise TypeError("option %d is not a string option" % option)
+        return value.decode(encoding)
 
     set_string = setsockopt_unicode = setsockopt_string
     get_string = getsockopt_unicode = getsockopt_string
