@@ -19,7 +19,6 @@ exits 1 if RSS grew by more than --max-growth-mb between the warm-up point (afte
 
 import argparse
 import multiprocessing as mp
-import os
 import resource
 import shutil
 import sys

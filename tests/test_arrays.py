@@ -8,8 +8,6 @@ socket that stays in step with the sender).
 
 import gc
 import json
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -22,21 +20,6 @@ GUARD_MS = 10_000     # a hang guard (lost message -> zmq.Again), not a performa
 
 
 # --- fixtures and helpers ------------------------------------------------------------
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
-def ipc_dir():
-    # tmp_path can exceed the 107-byte AF_UNIX path limit; keep ipc paths short.
-    path = tempfile.mkdtemp(prefix="zqa")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
 
 _counter = iter(range(10**9))
 

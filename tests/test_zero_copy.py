@@ -9,10 +9,8 @@ with no peer, at the high-water mark -- and that nothing is freed too early.
 """
 
 import gc
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -30,20 +28,6 @@ assert BIG > zmq.COPY_THRESHOLD
 
 
 # --- fixtures and helpers ------------------------------------------------------------
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
-def ipc_dir():
-    path = tempfile.mkdtemp(prefix="zqz")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
 
 _counter = iter(range(10**9))
 
