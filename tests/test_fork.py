@@ -6,6 +6,7 @@ new one). Child logic runs after os.fork and reports through its exit code."""
 import os
 import signal
 import sys
+import tempfile
 import traceback
 
 import pytest
@@ -205,7 +206,8 @@ def test_child_interpreter_shutdown_does_not_hang(ipc_endpoint):
     import subprocess
 
     result = subprocess.run([sys.executable, "-c", CHILD_EXIT_SCRIPT, ipc_endpoint],
-                            capture_output=True, text=True, timeout=CHILD_DEADLINE_S)
+                            capture_output=True, text=True, timeout=CHILD_DEADLINE_S,
+                            cwd=tempfile.gettempdir())   # not the checkout: see conftest
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
 

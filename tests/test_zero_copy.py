@@ -535,6 +535,7 @@ print("exiting")
 def test_interpreter_exit_with_zero_copy_messages_queued(ipc_dir, scenario):
     """Exiting with zero-copy messages still inside libzmq neither crashes nor hangs."""
     proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, scenario, url_for("ipc", ipc_dir)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          cwd=ipc_dir)   # not the checkout: see conftest
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "exiting"

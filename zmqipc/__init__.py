@@ -8,7 +8,12 @@ not be used from two threads at once.
 import json as _json
 import os as _os
 
-from zmqipc import _zmq
+try:
+    from zmqipc import _zmq
+except ImportError as e:  # a source checkout without the compiled extension
+    raise ImportError("zmqipc's compiled extension is missing in %s (%s). Install zmqipc "
+                      "with pip and import it from outside the source tree, or build it in "
+                      "place with `pip install -e .`." % (_os.path.dirname(__file__), e)) from None
 from zmqipc.constants import *  # noqa: F401,F403  (pyzmq's flat names: PUSH, LINGER, ...)
 from zmqipc.constants import (ContextOption, DeviceType, Errno, Event, Flag, MessageOption,
                               PollEvent, ReconnectStop, RouterNotify, SecurityMechanism,
