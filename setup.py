@@ -8,6 +8,7 @@ Build knobs (environment variables, all optional):
   ZMQIPC_SANITIZE=address  build with AddressSanitizer (see tools/asan.sh)
 """
 
+import glob
 import json
 import os
 import sys
@@ -147,7 +148,8 @@ def extensions():
         extra_compile_args=compile_args(),
         extra_link_args=link_args(),
         libraries=["ws2_32", "iphlpapi", "advapi32", "rpcrt4"] if PLATFORM == "windows" else [],
-        depends=["zmqipc/_libzmq.pxd", "zmqipc/_zmq.pxd", "csrc/release_queue.h"],
+        depends=["zmqipc/_libzmq.pxd", "zmqipc/_zmq.pxd", "csrc/release_queue.h"]
+        + sorted(glob.glob("zmqipc/*.pxi")),
     )
     return cythonize([ext], language_level=3, compiler_directives={
         "embedsignature": True, "binding": False, "cdivision": True})

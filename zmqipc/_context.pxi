@@ -1,0 +1,91 @@
+# Included by _zmq.pyx (one extension, split for reading): Context.
+
+# ---------------------------------------------------------------------------
+# Context
+# ---------------------------------------------------------------------------
+
+cdef bint _interpreter_exiting = False
+
+def _mark_exiting():
+    global _interpreter_exiting
+    _interpreter_exiting = True
+
+atexit.register(_mark_exiting)
+
+
+cdef class Context:
+    """A libzmq context: owns the I/O threads. Thread-safe: sockets of one context
+    may be used from different threads (each socket from one thread at a time)."""
+
+    def __cinit__(self, *args, **kwargs):
+        self.handle = zmq_ctx_new()
+        if self.handle == NULL:
+            _check_rc(-1)
+        self._fork_gen = _fork_generation
+        self._sockets = weakref.WeakSet()
+
+    def __init__(self, int io_threads=1, **kwargs):
+        if io_threads != 1:
+            self.set(ZMQ_IO_THREADS, io_threads)
+
+    def __dealloc__(self):
+        # Sockets hold their context, so none is left open here unless the process
+        # forked (libzmq state is not ours to touch) or the interpreter is exiting
+        # (term could wait forever on lingering messages).
+        if self.handle != NULL and not self._term_called and self._fork_gen == _fork_generation \
+                and not _interpreter_exiting:
+            with nogil:
+                zmq_ctx_term(self.handle)
+        self.handle = NULL
+
+    cdef int _check_open(self) except -1:
+        if self._fork_gen != _fork_generation:
+            raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Context")
+        if self._term_called:
+            _raise_errno(ETERM)
+        return 0
+
+    @property
+    def closed(self):
+        """True after term() or destroy()."""
+        return self._term_called
+
+    @property
+    def underlying(self):
+        """The address of the libzmq context (an int)."""
+        return <size_t>self.handle
+
+    def set(self, int option, int value):
+        """Set a context option (zmq.IO_THREADS, zmq.MAX_SOCKETS, ...)."""
+        self._check_open()
+        _check_rc(zmq_ctx_set(self.handle, option, value))
+
+    def get(self, int option):
+        """Get a context option."""
+        self._check_open()
+        rc = zmq_ctx_get(self.handle, option)
+        _check_rc(rc)
+        return rc
+
+    def term(self):
+        """Terminate the context. Blocks until every socket is closed and its
+        lingering messages are sent or dropped (see LINGER)."""
+        if self._term_called or self.handle == NULL:
+            return
+        if self._fork_gen != _fork_generation:
+            self._term_called = True   # as Socket.close: the parent owns it; just forget it
+            return
+        cdef int rc
+        while True:
+            with nogil:
+                rc = zmq_ctx_term(self.handle)
+            if _check_rc(rc) == 0:
+                break
+        self._term_called = True
+        _drain_releases()
+
+    def _register_socket(self, sock):
+        self._sockets.add(sock)
+
+    def _open_sockets(self):
+        return [s for s in list(self._sockets) if not s.closed]

@@ -1,0 +1,142 @@
+# Included by _zmq.pyx (one extension, split for reading): The zero-copy release queue: leases, trackers, draining.
+
+# ---------------------------------------------------------------------------
+# Zero-copy release queue
+# ---------------------------------------------------------------------------
+
+cdef class MessageTracker:
+    """Tells when libzmq has released the buffers of zero-copy sends.
+
+    ``done`` is True (and the buffers may be modified or freed) once every
+    tracked message has been sent or discarded by libzmq.
+    """
+
+    def __init__(self, *towatch):
+        self.pending = 0
+        self._peers = [t for t in towatch if isinstance(t, MessageTracker)]
+        for t in towatch:
+            if not isinstance(t, (MessageTracker, Frame)):
+                raise TypeError("MessageTracker can watch trackers and frames, not %r" % (t,))
+            if isinstance(t, Frame) and (<Frame>t).tracker is not None:
+                self._peers.append((<Frame>t).tracker)
+
+    @property
+    def done(self):
+        """True once libzmq no longer holds any of the tracked buffers."""
+        _drain_releases()
+        if self.pending > 0:
+            return False
+        return all(peer.done for peer in self._peers)
+
+    def wait(self, timeout=-1):
+        """Block until ``done``; raise NotDone if ``timeout`` seconds (float) pass first.
+        A negative timeout waits forever."""
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        pause = 5e-5
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _error.NotDone()
+            time.sleep(pause)   # releases the GIL; libzmq's threads keep releasing
+            pause = min(pause * 2, 0.01)
+
+    def __repr__(self):
+        return "<MessageTracker pending=%d>" % self.pending
+
+
+# Addresses of read-only buffers (bytes, read-only arrays) libzmq currently holds,
+# with counts. Over inproc a zero-copy message arrives as the sender's own memory;
+# a Frame received at such an address must not be writable.
+cdef dict _readonly_leased = {}
+
+
+cdef class _BufferLease:
+    """One zero-copy message's hold on its exporter (see _zmq.pxd)."""
+
+    def __dealloc__(self):
+        cdef size_t address
+        if self.guards_readonly and _readonly_leased is not None:
+            address = <size_t>self.view.buf
+            if _readonly_leased[address] == 1:
+                del _readonly_leased[address]
+            else:
+                _readonly_leased[address] -= 1
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+
+
+cdef void _drain_releases() noexcept:
+    """Drop the references libzmq has given back. Must hold the GIL."""
+    cdef zmqipc_release_node *node = zmqipc_release_take_all()
+    cdef zmqipc_release_node *following
+    cdef _BufferLease lease
+    while node != NULL:
+        following = node.next
+        lease = <_BufferLease>node.owner
+        if lease.tracker is not None:
+            lease.tracker.pending -= 1
+            lease.tracker = None
+        Py_DECREF(lease)    # the reference handed to libzmq
+        lease = None        # may free the lease (and the node inside it)
+        node = following
+
+
+cdef int _pending_drain(void *arg) noexcept:
+    _drain_releases()
+    return 0
+
+
+cdef void _schedule_drain() noexcept nogil:
+    # Runs on libzmq's thread: no GIL. The interpreter runs the drain soon on the
+    # main thread, so memory comes back even if the program stops calling us.
+    Py_AddPendingCall(_pending_drain, NULL)
+
+
+zmqipc_release_set_wakeup(_schedule_drain)
+
+
+def _stop_wakeups():
+    # At interpreter exit, stop scheduling pending calls from libzmq threads.
+    zmqipc_release_set_wakeup(NULL)
+
+import atexit
+atexit.register(_stop_wakeups)
+
+
+def _release_pending():
+    """Number of released-but-not-yet-dropped zero-copy buffers is not tracked;
+    this just drains the queue now (for tests and explicit clean-up)."""
+    _drain_releases()
+
+
+cdef int _init_zero_copy(zmq_msg_t *msg, object data, MessageTracker tracker) except -1:
+    """Point ``msg`` at ``data``'s buffer; the exporter is held until libzmq releases it."""
+    cdef _BufferLease lease = _BufferLease.__new__(_BufferLease)
+    _get_buffer(data, &lease.view, PyBUF_ANY_CONTIGUOUS)
+    lease.has_view = True
+    lease.node.owner = <void *>lease
+    rc = zmq_msg_init_data(msg, lease.view.buf, <size_t>lease.view.len,
+                           zmqipc_release_cb, &lease.node)
+    _check_rc(rc)
+    Py_INCREF(lease)        # owned by libzmq until zmqipc_release_cb queues the node
+    if lease.view.readonly:
+        address = <size_t>lease.view.buf
+        _readonly_leased[address] = _readonly_leased.get(address, 0) + 1
+        lease.guards_readonly = True
+    if tracker is not None:
+        lease.tracker = tracker
+        tracker.pending += 1
+    return 0
+
+
+cdef int _get_buffer(object data, Py_buffer *view, int flags) except -1:
+    """Export ``data``'s buffer, turning failures into clear TypeErrors."""
+    if isinstance(data, str):
+        raise TypeError("unicode/str not allowed, use send_string (or encode to bytes)")
+    try:
+        PyObject_GetBuffer(data, view, flags)
+    except BufferError as e:
+        raise ValueError("cannot send %s: %s (make it contiguous first)" % (type(data).__name__, e))
+    except TypeError:
+        raise TypeError("expected bytes or a buffer-protocol object (bytes, bytearray, "
+                        "memoryview, numpy array, Frame), not %s" % type(data).__name__) from None
+    return 0

@@ -1,0 +1,384 @@
+# Included by _zmq.pyx (one extension, split for reading): Socket: options, send/recv (copy and zero-copy), monitoring.
+
+# ---------------------------------------------------------------------------
+# Socket
+# ---------------------------------------------------------------------------
+
+# Option value types (libzmq 4.3.4, including draft numbers). Everything else is int.
+_INT64_OPTIONS = frozenset([4, 22, 85, 86, 87])         # AFFINITY, MAXMSGSIZE, VMCI_*
+_BYTES_OPTIONS = frozenset([5, 6, 7, 32, 38, 45, 46, 48, 49, 50, 55, 61, 63, 64, 68, 72,
+                            92, 95, 99, 100, 103, 104, 105, 106, 110, 111])
+_BINARY_OPTIONS = frozenset([5, 6, 7, 38, 61, 72, 110, 111])  # returned as-is (no NUL)
+_FD_OPTION = ZMQ_FD
+
+cdef extern from *:
+    """
+    #ifdef _WIN32
+    typedef unsigned __int64 zmqipc_fd_t;   /* SOCKET */
+    #else
+    typedef int zmqipc_fd_t;
+    #endif
+    """
+    ctypedef long long zmqipc_fd_t
+
+
+cdef class Socket:
+    """A libzmq socket. Not thread-safe: use each socket from one thread at a time
+    (hand it over with a memory barrier, e.g. a lock or queue)."""
+
+    def __cinit__(self, Context context=None, int socket_type=-1, *args, **kwargs):
+        self._closed = True
+        if context is None:
+            raise TypeError("Socket(context, socket_type): a Context is required")
+        context._check_open()
+        if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
+            _raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
+                                 "built without the draft API" % socket_type)
+        self.handle = zmq_socket(context.handle, socket_type)
+        if self.handle == NULL:
+            _check_rc(-1, "socket_type=%d" % socket_type)
+        self._closed = False
+        self.context = context
+        self.socket_type = socket_type
+        self._fork_gen = _fork_generation
+        self.copy_threshold = COPY_THRESHOLD
+        context._register_socket(self)
+
+    def __dealloc__(self):
+        if self.handle != NULL and not self._closed and self._fork_gen == _fork_generation:
+            zmq_close(self.handle)
+        self.handle = NULL
+
+    cdef int _check_usable(self) except -1:
+        if self._closed:
+            _raise_errno(ENOTSOCK)
+        if self._fork_gen != _fork_generation:
+            raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Socket")
+        return 0
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        # handle is NULL if __cinit__ failed before setting _closed (bad arguments):
+        # __del__ then sees a closed socket instead of calling zmq_close(NULL).
+        return self._closed or self.handle == NULL
+
+    @property
+    def underlying(self):
+        """The address of the libzmq socket (an int)."""
+        return <size_t>self.handle
+
+    def close(self, linger=None):
+        """Close the socket. ``linger`` (ms) overrides LINGER for pending messages."""
+        if self._closed:
+            return
+        if self._fork_gen != _fork_generation:
+            self._closed = True   # the parent owns it; just forget it here
+            return
+        cdef int c_linger
+        if linger is not None:
+            # As pyzmq: best effort, so close(linger=0) still closes a socket
+            # whose context was already terminated (ETERM from setsockopt).
+            c_linger = linger
+            zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int))
+        _check_rc(zmq_close(self.handle))
+        self._closed = True
+        _drain_releases()
+
+    # --- endpoints -----------------------------------------------------------
+
+    def bind(self, addr):
+        """Bind to an endpoint such as "ipc:///tmp/x", "tcp://*:5555", "inproc://x"."""
+        _check_rc(zmq_bind(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+
+    def connect(self, addr):
+        """Connect to an endpoint."""
+        _check_rc(zmq_connect(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+
+    def unbind(self, addr):
+        """Stop listening on an endpoint given to bind() (or its last_endpoint)."""
+        _check_rc(zmq_unbind(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+
+    def disconnect(self, addr):
+        """Disconnect from an endpoint given to connect()."""
+        _check_rc(zmq_disconnect(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+
+    cdef void *_usable_handle(self) except NULL:
+        self._check_usable()
+        return self.handle
+
+    # --- options -------------------------------------------------------------
+
+    def setsockopt(self, int option, optval):
+        """Set a socket option; bytes options take bytes, the others int."""
+        cdef int int_value
+        cdef int64_t int64_value
+        cdef const char *data
+        self._check_usable()
+        if option in _BYTES_OPTIONS:
+            if isinstance(optval, str):
+                raise TypeError("option %d takes bytes; use setsockopt_string for str" % option)
+            if not isinstance(optval, bytes):
+                raise TypeError("option %d takes bytes, not %s" % (option, type(optval).__name__))
+            data = optval
+            _check_rc(zmq_setsockopt(self.handle, option, data, len(optval)))
+        elif option in _INT64_OPTIONS:
+            int64_value = _as_int(option, optval)
+            _check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
+        else:
+            int64_value = _as_int(option, optval)
+            if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
+                raise OverflowError("option %d takes a C int, %d is out of range"
+                                    % (option, int64_value))
+            int_value = <int>int64_value
+            _check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
+
+    def getsockopt(self, int option):
+        """Get a socket option: int, or bytes for bytes options."""
+        cdef int int_value
+        cdef int64_t int64_value
+        cdef zmqipc_fd_t fd_value
+        cdef char buf[1024]
+        cdef size_t size
+        self._check_usable()
+        if option in _BYTES_OPTIONS:
+            size = sizeof(buf)
+            _check_rc(zmq_getsockopt(self.handle, option, buf, &size))
+            if option not in _BINARY_OPTIONS and size > 0 and buf[size - 1] == 0:
+                size -= 1   # string options come NUL-terminated
+            return buf[:size]
+        if option in _INT64_OPTIONS:
+            size = sizeof(int64_t)
+            _check_rc(zmq_getsockopt(self.handle, option, &int64_value, &size))
+            return int64_value
+        if option == _FD_OPTION:
+            size = sizeof(zmqipc_fd_t)
+            _check_rc(zmq_getsockopt(self.handle, option, &fd_value, &size))
+            return fd_value
+        size = sizeof(int)
+        _check_rc(zmq_getsockopt(self.handle, option, &int_value, &size))
+        return int_value
+
+    set = setsockopt
+    get = getsockopt
+
+    # --- sending -------------------------------------------------------------
+
+    def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None,
+             group=None):
+        """Send one message part. ``data`` is bytes, a Frame or any contiguous buffer
+        (numpy arrays included). ``copy=False`` sends without copying (buffers below
+        ``copy_threshold`` are still copied); ``track=True`` with ``copy=False``
+        returns a MessageTracker telling when the buffer may be reused."""
+        if routing_id is not None or group is not None:
+            _raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
+        self._check_usable()
+        if zmqipc_release_pending():
+            _drain_releases()
+        if isinstance(data, Frame):
+            self._send_frame(<Frame>data, flags)
+            return (<Frame>data).tracker if (track or not copy) else None
+        if copy:
+            self._send_copy(data, flags)
+            return None
+        tracker = MessageTracker() if track else None
+        return self._send_zero_copy(data, flags, tracker)
+
+    cdef int _send_copy(self, object data, int flags) except -1:
+        cdef Py_buffer view
+        cdef int rc
+        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        try:
+            while True:
+                with nogil:
+                    rc = zmq_send(self.handle, view.buf, <size_t>view.len, flags)
+                if _check_rc(rc) == 0:
+                    return 0
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef MessageTracker _send_zero_copy(self, object data, int flags, MessageTracker tracker):
+        cdef Py_buffer view
+        cdef zmq_msg_t msg
+        cdef int rc
+        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        small = view.len < self.copy_threshold
+        PyBuffer_Release(&view)
+        if small:   # copying beats the bookkeeping below the measured crossover
+            self._send_copy(data, flags)
+            return tracker
+        cdef bint sent = False
+        _init_zero_copy(&msg, data, tracker)
+        try:
+            while True:
+                with nogil:
+                    rc = zmq_msg_send(&msg, self.handle, flags)
+                if _check_rc(rc) == 0:
+                    sent = True
+                    return tracker
+        finally:
+            zmq_msg_close(&msg)   # after a successful send msg is empty: no-op
+            if not sent:          # the close released the buffer: drop our hold now, so
+                _drain_releases() # the caller of a failed send may reuse/resize it at once
+
+    cdef int _send_frame(self, Frame frame, int flags) except -1:
+        cdef zmq_msg_t msg
+        cdef int rc
+        _check_rc(zmq_msg_init(&msg))
+        try:
+            _check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
+            while True:
+                with nogil:
+                    rc = zmq_msg_send(&msg, self.handle, flags)
+                if _check_rc(rc) == 0:
+                    return 0
+        finally:
+            zmq_msg_close(&msg)
+
+    def send_multipart(self, msg_parts, int flags=0, bint copy=True, bint track=False):
+        """Send a sequence of parts as one multipart message. Every part is checked
+        before the first is sent, so a bad part never leaves a message half-sent."""
+        cdef Py_buffer view
+        self._check_usable()
+        parts = list(msg_parts)
+        if not parts:
+            raise ValueError("send_multipart needs at least one part")
+        for i, part in enumerate(parts):
+            if not isinstance(part, Frame):
+                if isinstance(part, str):
+                    raise TypeError("part %d is str; encode it or use send_string" % i)
+                try:
+                    memoryview(part)
+                except TypeError:
+                    raise TypeError("part %d: expected bytes or a buffer-protocol object, not %s"
+                                    % (i, type(part).__name__)) from None
+                _get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)   # not contiguous: ValueError now
+                PyBuffer_Release(&view)
+        tracker = MessageTracker() if (track and not copy) else None
+        last = len(parts) - 1
+        for i, part in enumerate(parts):
+            part_flags = flags | ZMQ_SNDMORE if i < last else flags
+            if isinstance(part, Frame):
+                self._send_frame(<Frame>part, part_flags)
+            elif copy:
+                self._send_copy(part, part_flags)
+            else:
+                self._send_zero_copy(part, part_flags, tracker)
+        return tracker
+
+    # --- receiving -----------------------------------------------------------
+
+    def recv(self, int flags=0, bint copy=True, bint track=False):
+        """Receive one message part: bytes, or a Frame (no copy) if ``copy=False``."""
+        self._check_usable()
+        if zmqipc_release_pending():
+            _drain_releases()
+        if copy:
+            return self._recv_bytes(flags)
+        return self._recv_frame(flags)
+
+    cdef object _recv_bytes(self, int flags):
+        cdef zmq_msg_t msg
+        cdef int rc
+        cdef size_t size
+        cdef char *dest
+        _check_rc(zmq_msg_init(&msg))
+        try:
+            while True:
+                with nogil:
+                    rc = zmq_msg_recv(&msg, self.handle, flags)
+                if _check_rc(rc) == 0:
+                    break
+            size = zmq_msg_size(&msg)
+            result = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
+            dest = PyBytes_AS_STRING(result)
+            if size >= 65536:
+                with nogil:
+                    memcpy(dest, zmq_msg_data(&msg), size)
+            else:
+                memcpy(dest, zmq_msg_data(&msg), size)
+            return result
+        finally:
+            zmq_msg_close(&msg)
+
+    cdef Frame _recv_frame(self, int flags):
+        cdef Frame frame = Frame.__new__(Frame)
+        cdef int rc
+        while True:
+            with nogil:
+                rc = zmq_msg_recv(&frame.msg, self.handle, flags)
+            if _check_rc(rc) == 0:
+                break
+        frame.more = zmq_msg_more(&frame.msg)
+        # Writable unless it is a read-only buffer sent zero-copy over inproc.
+        frame.writable = not (_readonly_leased and
+                              <size_t>zmq_msg_data(&frame.msg) in _readonly_leased)
+        return frame
+
+    def recv_multipart(self, int flags=0, bint copy=True, bint track=False):
+        """Receive every part of a multipart message as a list."""
+        self._check_usable()
+        if zmqipc_release_pending():
+            _drain_releases()
+        cdef Frame frame
+        parts = []
+        while True:
+            frame = self._recv_frame(flags)
+            parts.append(frame if not copy else frame.bytes)
+            if not frame.more:
+                return parts
+
+    def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
+        """Receive one part into a writable buffer; return the message's full size.
+        Like zmq_recv, a longer message is truncated to the buffer: compare the
+        result with the buffer length (recv_array_into raises instead)."""
+        cdef Py_buffer view
+        cdef int rc
+        self._check_usable()
+        if nbytes < 0:
+            raise ValueError("nbytes must be >= 0, not %d" % nbytes)
+        try:
+            PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_ANY_CONTIGUOUS)
+        except TypeError as e:   # not a buffer at all
+            raise TypeError("recv_into needs a writable contiguous buffer: %s" % e) from None
+        except (BufferError, ValueError) as e:   # read-only or not contiguous (as pyzmq)
+            raise BufferError("recv_into needs a writable contiguous buffer: %s" % e) from None
+        try:
+            if nbytes > view.len:   # as pyzmq: refuse before consuming the message
+                raise ValueError("nbytes=%d too big for a buffer of %d bytes" % (nbytes, view.len))
+            if nbytes == 0:
+                nbytes = view.len
+            while True:
+                with nogil:
+                    rc = zmq_recv(self.handle, view.buf, <size_t>nbytes, flags)
+                if _check_rc(rc) == 0:
+                    return rc
+        finally:
+            PyBuffer_Release(&view)
+
+    # --- monitoring ------------------------------------------------------------
+
+    def monitor(self, addr, int events=ZMQ_EVENT_ALL):
+        """Publish socket events on a PAIR endpoint ``addr`` (None stops monitoring)."""
+        cdef const char *c_addr = NULL
+        self._check_usable()
+        if addr is not None:
+            addr = _endpoint(addr)
+            c_addr = addr
+        _check_rc(zmq_socket_monitor(self.handle, c_addr, events))
+
+
+cdef bytes _endpoint(addr):
+    if isinstance(addr, str):
+        addr = addr.encode("utf-8")
+    if not isinstance(addr, bytes):
+        raise TypeError("endpoint must be str, not %s" % type(addr).__name__)
+    if b"\0" in addr:
+        raise ValueError("endpoint must not contain NUL characters")
+    return addr
+
+
+cdef int64_t _as_int(int option, value) except? -1:
+    if isinstance(value, (bytes, str)) or not hasattr(value, "__index__"):
+        raise TypeError("option %d takes an int, not %s" % (option, type(value).__name__))
+    return value
