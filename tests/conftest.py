@@ -4,7 +4,7 @@ Every socket made through ``ctx`` gets torn down with linger=0, so a failing tes
 never leaves the run hanging in zmq_ctx_term.
 """
 
-import glob
+import importlib.machinery
 import itertools
 import os
 import shutil
@@ -16,7 +16,8 @@ import pytest
 # Test the zmqipc that pip installed. `python -m pytest` puts the checkout first on
 # sys.path, and the checkout has no compiled extension unless it was built in place.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if not glob.glob(os.path.join(ROOT, "zmqipc", "_zmq.*")):
+if not any(os.path.exists(os.path.join(ROOT, "zmqipc", "_zmq" + suffix))
+           for suffix in importlib.machinery.EXTENSION_SUFFIXES):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 
 import zmqipc as zmq  # noqa: E402
