@@ -1,4 +1,4 @@
-"""zmqipc vs pyzmq benchmark (see /work/shared/performance.md for the method).
+"""zmqipc vs pyzmq benchmark: same run, alternating, medians, ratios (see README).
 
     python bench/bench.py            # full run (~6-8 minutes on a 2-vCPU VM)
     python bench/bench.py --quick    # ~1-2 minutes, no 1 GiB memory test
