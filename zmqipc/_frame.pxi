@@ -25,24 +25,22 @@ cdef class Frame:
         threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         if track:
             self.tracker = MessageTracker()
+        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
         if copy is None:
-            _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
             copy = view.len < threshold
-            PyBuffer_Release(&view)
-        if copy:
-            _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
-            try:
-                _check_rc(zmq_msg_init_size(&self.msg, <size_t>view.len))
-                self.msg_open = True
-                with nogil:
-                    memcpy(zmq_msg_data(&self.msg), view.buf, <size_t>view.len)
-            finally:
-                PyBuffer_Release(&view)
-            if isinstance(data, bytes):
-                self._bytes = data
-        else:
-            _init_zero_copy(&self.msg, data, self.tracker)
+        if not copy:
+            _lease_buffer(&self.msg, &view, self.tracker)   # takes the view
             self.msg_open = True
+            return
+        try:
+            _check_rc(zmq_msg_init_size(&self.msg, <size_t>view.len))
+            self.msg_open = True
+            with nogil:
+                memcpy(zmq_msg_data(&self.msg), view.buf, <size_t>view.len)
+        finally:
+            PyBuffer_Release(&view)
+        if isinstance(data, bytes):
+            self._bytes = data
 
     def __dealloc__(self):
         if self.msg_open:

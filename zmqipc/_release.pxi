@@ -108,15 +108,21 @@ def _release_pending():
     _drain_releases()
 
 
-cdef int _init_zero_copy(zmq_msg_t *msg, object data, MessageTracker tracker) except -1:
-    """Point ``msg`` at ``data``'s buffer; the exporter is held until libzmq releases it."""
-    cdef _BufferLease lease = _BufferLease.__new__(_BufferLease)
-    _get_buffer(data, &lease.view, PyBUF_ANY_CONTIGUOUS)
-    lease.has_view = True
+cdef int _lease_buffer(zmq_msg_t *msg, Py_buffer *view, MessageTracker tracker) except -1:
+    """Point ``msg`` at the exported ``view`` without copying. The view, and with it
+    the exporter, moves into a lease that libzmq holds until its release callback;
+    from here on the caller must not release ``view`` itself."""
+    cdef _BufferLease lease
+    try:
+        lease = _BufferLease.__new__(_BufferLease)
+    except BaseException:
+        PyBuffer_Release(view)
+        raise
+    lease.view = view[0]
+    lease.has_view = True   # the lease releases the view when it goes
     lease.node.owner = <void *>lease
-    rc = zmq_msg_init_data(msg, lease.view.buf, <size_t>lease.view.len,
-                           zmqipc_release_cb, &lease.node)
-    _check_rc(rc)
+    _check_rc(zmq_msg_init_data(msg, lease.view.buf, <size_t>lease.view.len,
+                                zmqipc_release_cb, &lease.node))
     Py_INCREF(lease)        # owned by libzmq until zmqipc_release_cb queues the node
     if lease.view.readonly:
         address = <size_t>lease.view.buf

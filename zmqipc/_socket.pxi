@@ -178,48 +178,38 @@ cdef class Socket:
         if isinstance(data, Frame):
             self._send_frame(<Frame>data, flags)
             return (<Frame>data).tracker if (track or not copy) else None
-        if copy:
-            self._send_copy(data, flags)
-            return None
-        tracker = MessageTracker() if track else None
-        return self._send_zero_copy(data, flags, tracker)
+        tracker = MessageTracker() if (track and not copy) else None
+        self._send_buffer(data, flags, copy, tracker)
+        return tracker
 
-    cdef int _send_copy(self, object data, int flags) except -1:
-        cdef Py_buffer view
-        cdef int rc
-        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
-        try:
-            while True:
-                with nogil:
-                    rc = zmq_send(self.handle, view.buf, <size_t>view.len, flags)
-                if _check_rc(rc) == 0:
-                    return 0
-        finally:
-            PyBuffer_Release(&view)
-
-    cdef MessageTracker _send_zero_copy(self, object data, int flags, MessageTracker tracker):
+    cdef int _send_buffer(self, object data, int flags, bint copy,
+                          MessageTracker tracker) except -1:
+        """Send one buffer-protocol object: copied by libzmq, or, with copy=False and
+        at least copy_threshold bytes, handed to libzmq without a copy."""
         cdef Py_buffer view
         cdef zmq_msg_t msg
         cdef int rc
         _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
-        small = view.len < self.copy_threshold
-        PyBuffer_Release(&view)
-        if small:   # copying beats the bookkeeping below the measured crossover
-            self._send_copy(data, flags)
-            return tracker
-        cdef bint sent = False
-        _init_zero_copy(&msg, data, tracker)
+        if copy or view.len < self.copy_threshold:   # below the crossover copying wins
+            try:
+                while True:
+                    with nogil:
+                        rc = zmq_send(self.handle, view.buf, <size_t>view.len, flags)
+                    if _check_rc(rc) == 0:
+                        return 0
+            finally:
+                PyBuffer_Release(&view)
+        _lease_buffer(&msg, &view, tracker)   # the lease owns the view from here
         try:
             while True:
                 with nogil:
                     rc = zmq_msg_send(&msg, self.handle, flags)
                 if _check_rc(rc) == 0:
-                    sent = True
-                    return tracker
-        finally:
-            zmq_msg_close(&msg)   # after a successful send msg is empty: no-op
-            if not sent:          # the close released the buffer: drop our hold now, so
-                _drain_releases() # the caller of a failed send may reuse/resize it at once
+                    return 0   # libzmq owns msg now
+        except BaseException:
+            zmq_msg_close(&msg)   # queues the release; drain now so the caller of a
+            _drain_releases()     # failed send may reuse or resize the buffer at once
+            raise
 
     cdef int _send_frame(self, Frame frame, int flags) except -1:
         cdef zmq_msg_t msg
@@ -245,14 +235,10 @@ cdef class Socket:
             raise ValueError("send_multipart needs at least one part")
         for i, part in enumerate(parts):
             if not isinstance(part, Frame):
-                if isinstance(part, str):
-                    raise TypeError("part %d is str; encode it or use send_string" % i)
                 try:
-                    memoryview(part)
-                except TypeError:
-                    raise TypeError("part %d: expected bytes or a buffer-protocol object, not %s"
-                                    % (i, type(part).__name__)) from None
-                _get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)   # not contiguous: ValueError now
+                    _get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)
+                except (TypeError, ValueError) as e:
+                    raise type(e)("part %d: %s" % (i, e)) from None
                 PyBuffer_Release(&view)
         tracker = MessageTracker() if (track and not copy) else None
         last = len(parts) - 1
@@ -260,10 +246,8 @@ cdef class Socket:
             part_flags = flags | ZMQ_SNDMORE if i < last else flags
             if isinstance(part, Frame):
                 self._send_frame(<Frame>part, part_flags)
-            elif copy:
-                self._send_copy(part, part_flags)
             else:
-                self._send_zero_copy(part, part_flags, tracker)
+                self._send_buffer(part, part_flags, copy, tracker)
         return tracker
 
     # --- receiving -----------------------------------------------------------

@@ -52,8 +52,7 @@ cdef class Socket:
     cdef object __weakref__
     cdef int _check_usable(self) except -1
     cdef void *_usable_handle(self) except NULL
-    cdef int _send_copy(self, object data, int flags) except -1
-    cdef MessageTracker _send_zero_copy(self, object data, int flags, MessageTracker tracker)
+    cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker) except -1
     cdef int _send_frame(self, Frame frame, int flags) except -1
     cdef object _recv_bytes(self, int flags)
     cdef Frame _recv_frame(self, int flags)
