@@ -103,8 +103,8 @@ atexit.register(_stop_wakeups)
 
 
 def _release_pending():
-    """Number of released-but-not-yet-dropped zero-copy buffers is not tracked;
-    this just drains the queue now (for tests and explicit clean-up)."""
+    """Drop now every zero-copy buffer libzmq has already given back (for tests
+    and explicit clean-up; sends, receives and trackers do this themselves)."""
     _drain_releases()
 
 
