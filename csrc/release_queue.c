@@ -37,14 +37,10 @@ void zmqipc_release_cb(void *data, void *hint)
 
 zmqipc_release_node *zmqipc_release_take_all(void)
 {
+    /* A plain load first: the common empty case costs no atomic write. */
     if (LOAD_PTR(&released_head) == NULL)
         return NULL;
     return (zmqipc_release_node *)SWAP_PTR(&released_head, NULL);
-}
-
-int zmqipc_release_pending(void)
-{
-    return LOAD_PTR(&released_head) != NULL;
 }
 
 void zmqipc_release_set_wakeup(zmqipc_wakeup_fn fn)

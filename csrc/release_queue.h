@@ -25,9 +25,6 @@ void zmqipc_release_cb(void *data, void *hint);
 /* Take every released node (a singly-linked list, newest first), or NULL. */
 zmqipc_release_node *zmqipc_release_take_all(void);
 
-/* Non-zero when released nodes are waiting: a cheap check for the hot path. */
-int zmqipc_release_pending(void);
-
 /* Called (without the GIL, from libzmq's thread) when the stack turns non-empty. */
 typedef void (*zmqipc_wakeup_fn)(void);
 void zmqipc_release_set_wakeup(zmqipc_wakeup_fn fn);

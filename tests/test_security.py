@@ -13,9 +13,6 @@ from zmqipc.utils.monitor import recv_monitor_message
 HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
-pytestmark = pytest.mark.skipif(not zmq.has("curve"), reason="libzmq built without CURVE")
-
-
 # --- Z85 ------------------------------------------------------------------------------------------
 
 def test_z85_rfc32_test_vector():

@@ -1,5 +1,18 @@
 # Included by _zmq.pyx (one extension, split for reading): Frame: one libzmq message, exported through the buffer protocol.
 
+cdef bytes _msg_bytes(zmq_msg_t *msg):
+    """A bytes copy of a message; large copies run without the GIL."""
+    cdef size_t size = zmq_msg_size(msg)
+    cdef bytes result = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
+    cdef char *dest = PyBytes_AS_STRING(result)
+    if size >= 65536:
+        with nogil:
+            memcpy(dest, zmq_msg_data(msg), size)
+    else:
+        memcpy(dest, zmq_msg_data(msg), size)
+    return result
+
+
 # ---------------------------------------------------------------------------
 # Frame: one libzmq message
 # ---------------------------------------------------------------------------
@@ -62,10 +75,6 @@ cdef class Frame:
         buffer.strides = &buffer.itemsize
         buffer.suboffsets = NULL
         buffer.internal = NULL
-        self._exports += 1
-
-    def __releasebuffer__(self, Py_buffer *buffer):
-        self._exports -= 1
 
     def __len__(self):
         return zmq_msg_size(&self.msg)
@@ -74,8 +83,7 @@ cdef class Frame:
     def bytes(self):
         """The message content as bytes (copied once, then cached)."""
         if self._bytes is None:
-            self._bytes = PyBytes_FromStringAndSize(<char *>zmq_msg_data(&self.msg),
-                                                    <Py_ssize_t>zmq_msg_size(&self.msg))
+            self._bytes = _msg_bytes(&self.msg)
         return self._bytes
 
     def __bytes__(self):

@@ -97,7 +97,6 @@ cdef extern from "zmq.h" nogil:
     int zmq_socket_monitor(void *s_, const char *addr_, int events_)
 
     int zmq_poll(zmq_pollitem_t *items_, int nitems_, long timeout_)
-    int zmq_proxy(void *frontend_, void *backend_, void *capture_)
     int zmq_proxy_steerable(void *frontend_, void *backend_, void *capture_, void *control_)
 
     char *zmq_z85_encode(char *dest_, const uint8_t *data_, size_t size_)

@@ -48,18 +48,7 @@ def _poll(sockets, timeout=-1):
 
 def proxy(Socket frontend, Socket backend, Socket capture=None):
     """Run libzmq's built-in proxy until the context is terminated."""
-    cdef void *capture_handle = NULL
-    cdef int rc
-    frontend._check_usable()
-    backend._check_usable()
-    if capture is not None:
-        capture._check_usable()
-        capture_handle = capture.handle
-    while True:
-        with nogil:
-            rc = zmq_proxy(frontend.handle, backend.handle, capture_handle)
-        if _check_rc(rc) == 0:
-            return
+    proxy_steerable(frontend, backend, capture)   # libzmq: same proxy, no control socket
 
 
 def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket control=None):

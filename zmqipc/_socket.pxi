@@ -56,6 +56,13 @@ cdef class Socket:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Socket")
         return 0
 
+    cdef int _begin_io(self) except -1:
+        """Every send/recv starts here: the socket must be usable, and buffers libzmq
+        has given back since the last call are dropped (cheap when there are none)."""
+        self._check_usable()
+        _drain_releases()
+        return 0
+
     @property
     def closed(self):
         """True once close() was called."""
@@ -172,9 +179,7 @@ cdef class Socket:
         returns a MessageTracker telling when the buffer may be reused."""
         if routing_id is not None or group is not None:
             _raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
-        self._check_usable()
-        if zmqipc_release_pending():
-            _drain_releases()
+        self._begin_io()
         if isinstance(data, Frame):
             self._send_frame(<Frame>data, flags)
             return (<Frame>data).tracker if (track or not copy) else None
@@ -229,7 +234,7 @@ cdef class Socket:
         """Send a sequence of parts as one multipart message. Every part is checked
         before the first is sent, so a bad part never leaves a message half-sent."""
         cdef Py_buffer view
-        self._check_usable()
+        self._begin_io()
         parts = list(msg_parts)
         if not parts:
             raise ValueError("send_multipart needs at least one part")
@@ -254,9 +259,7 @@ cdef class Socket:
 
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one message part: bytes, or a Frame (no copy) if ``copy=False``."""
-        self._check_usable()
-        if zmqipc_release_pending():
-            _drain_releases()
+        self._begin_io()
         if copy:
             return self._recv_bytes(flags)
         return self._recv_frame(flags)
@@ -264,8 +267,6 @@ cdef class Socket:
     cdef object _recv_bytes(self, int flags):
         cdef zmq_msg_t msg
         cdef int rc
-        cdef size_t size
-        cdef char *dest
         _check_rc(zmq_msg_init(&msg))
         try:
             while True:
@@ -273,15 +274,7 @@ cdef class Socket:
                     rc = zmq_msg_recv(&msg, self.handle, flags)
                 if _check_rc(rc) == 0:
                     break
-            size = zmq_msg_size(&msg)
-            result = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
-            dest = PyBytes_AS_STRING(result)
-            if size >= 65536:
-                with nogil:
-                    memcpy(dest, zmq_msg_data(&msg), size)
-            else:
-                memcpy(dest, zmq_msg_data(&msg), size)
-            return result
+            return _msg_bytes(&msg)
         finally:
             zmq_msg_close(&msg)
 
@@ -301,9 +294,7 @@ cdef class Socket:
 
     def recv_multipart(self, int flags=0, bint copy=True, bint track=False):
         """Receive every part of a multipart message as a list."""
-        self._check_usable()
-        if zmqipc_release_pending():
-            _drain_releases()
+        self._begin_io()
         cdef Frame frame
         parts = []
         while True:
@@ -318,7 +309,7 @@ cdef class Socket:
         result with the buffer length (recv_array_into raises instead)."""
         cdef Py_buffer view
         cdef int rc
-        self._check_usable()
+        self._begin_io()
         if nbytes < 0:
             raise ValueError("nbytes must be >= 0, not %d" % nbytes)
         try:

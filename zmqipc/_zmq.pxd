@@ -30,7 +30,6 @@ cdef class Frame:
     cdef object _bytes
     cdef public bint more
     cdef public MessageTracker tracker
-    cdef int _exports                # live buffer views (msg must outlive them)
 
 
 cdef class Context:
@@ -52,6 +51,7 @@ cdef class Socket:
     cdef object __weakref__
     cdef int _check_usable(self) except -1
     cdef void *_usable_handle(self) except NULL
+    cdef int _begin_io(self) except -1
     cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker) except -1
     cdef int _send_frame(self, Frame frame, int flags) except -1
     cdef object _recv_bytes(self, int flags)

@@ -34,7 +34,6 @@ cdef extern from "Python.h":
 cdef extern from "release_queue.h" nogil:
     void zmqipc_release_cb(void *data, void *hint)
     zmqipc_release_node *zmqipc_release_take_all()
-    int zmqipc_release_pending()
     ctypedef void (*zmqipc_wakeup_fn)() noexcept nogil
     void zmqipc_release_set_wakeup(zmqipc_wakeup_fn fn)
 

@@ -101,20 +101,24 @@ def parse_array_header(header):
     return dtype, shape, order, nbytes
 
 
-def _split(parts):
+def _recv_checked(socket, flags):
+    """Receive one whole array message, so a bad one never leaves frames behind, and
+    validate it: return (dtype, shape, order, data Frame)."""
+    parts = socket.recv_multipart(flags=flags, copy=False)
     if len(parts) != 2:
         raise ValueError("an array message has 2 frames (header, data), got %d" % len(parts))
-    return parts
+    header, data = parts
+    dtype, shape, order, nbytes = parse_array_header(header)
+    if len(data) != nbytes:
+        raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
+    return dtype, shape, order, data
 
 
 def recv_array(socket, flags=0, copy=False):
     """Receive an array. With copy=False (default) the array views the message
     memory and keeps it alive; small or misaligned data is copied."""
-    header, data = _split(socket.recv_multipart(flags=flags, copy=False))
-    dtype, shape, order, nbytes = parse_array_header(header)
-    if len(data) != nbytes:
-        raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
-    array = np.ndarray(shape, dtype=dtype, buffer=data if nbytes else None, order=order)
+    dtype, shape, order, data = _recv_checked(socket, flags)
+    array = np.ndarray(shape, dtype=dtype, buffer=data if len(data) else None, order=order)
     if copy or not array.flags.aligned:
         array = array.copy(order="K")
     return array
@@ -128,31 +132,11 @@ def recv_array_into(socket, out, flags=0):
         raise TypeError("recv_array_into needs a writable numpy array")
     if not (out.flags.c_contiguous or out.flags.f_contiguous):
         raise ValueError("recv_array_into needs a contiguous array")
-    header = socket.recv(flags=flags, copy=False)
-    if not header.more:
-        raise ValueError("array header arrived without its data frame")
-    try:
-        dtype, shape, order, nbytes = parse_array_header(header)
-        if dtype != out.dtype or shape != out.shape:
-            raise ValueError("received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape))
-        if out.ndim > 1 and order != _order(out) and not (out.flags.c_contiguous and out.flags.f_contiguous):
-            raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
-    except (ValueError, TypeError):
-        _discard_rest(socket)
-        raise
-    # Check the data frame before writing: a bad message must leave ``out`` untouched.
-    # (One copy, as recv_into would make; the Frame is not a copy.)
-    data = socket.recv(copy=False)
-    if data.more:   # more than the two frames we expect
-        _discard_rest(socket)
-        raise ValueError("array message has more than 2 frames")
-    if len(data) != nbytes:
-        raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
-    if nbytes:
+    dtype, shape, order, data = _recv_checked(socket, flags)
+    if dtype != out.dtype or shape != out.shape:
+        raise ValueError("received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape))
+    if out.ndim > 1 and order != _order(out) and not (out.flags.c_contiguous and out.flags.f_contiguous):
+        raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
+    if len(data):   # one copy, from the message memory straight into out
         _byte_view(out)[:] = np.frombuffer(data, dtype=np.uint8)
     return out
-
-
-def _discard_rest(socket):
-    while socket.getsockopt(13):   # RCVMORE
-        socket.recv(copy=False)
