@@ -5,7 +5,7 @@ Build knobs (environment variables, all optional):
   ZMQIPC_CACHE_DIR       where downloaded archives are kept
   ZMQIPC_BUILD_JOBS      parallel compile jobs (default: CPU count)
   ZMQIPC_DEBUG=1         -O0 -g, for debuggers
-  ZMQIPC_SANITIZE=address  build with AddressSanitizer (see tools/asan.sh)
+  ZMQIPC_SANITIZE=address  build with AddressSanitizer (see tools/memcheck.sh)
 """
 
 import glob
@@ -148,8 +148,8 @@ def extensions():
         extra_compile_args=compile_args(),
         extra_link_args=link_args(),
         libraries=["ws2_32", "iphlpapi", "advapi32", "rpcrt4"] if PLATFORM == "windows" else [],
-        depends=["zmqipc/_libzmq.pxd", "zmqipc/_zmq.pxd", "csrc/release_queue.h"]
-        + sorted(glob.glob("zmqipc/*.pxi")),
+        depends=["zmqipc/_zmq.pxd", "csrc/release_queue.h"]
+        + sorted(glob.glob("zmqipc/includes/*.pxd")) + sorted(glob.glob("zmqipc/*.pxi")),
     )
     return cythonize([ext], language_level=3, compiler_directives={
         "embedsignature": True, "binding": False, "cdivision": True})

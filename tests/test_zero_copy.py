@@ -210,7 +210,7 @@ def test_queued_at_hwm_released_on_destroy(ctx, ipc_dir, transport):
     first = pull.recv(copy=False)    # a receiver still holding a message at term
     assert np.frombuffer(first, dtype=np.float64)[0] == 0.0
     ctx.destroy(linger=0)
-    _zmq._release_pending()
+    _zmq.release_pending()
     held = [r for r in refs if r() is not None]
     if transport == "inproc":
         assert held == refs[:1]      # only the one the received Frame still points at
@@ -218,7 +218,7 @@ def test_queued_at_hwm_released_on_destroy(ctx, ipc_dir, transport):
         assert held == []
     assert np.frombuffer(first, dtype=np.float64)[0] == 0.0   # still valid after term
     del first
-    _zmq._release_pending()
+    _zmq.release_pending()
     assert [r() for r in refs] == [None] * len(refs)
 
 

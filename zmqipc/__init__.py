@@ -23,15 +23,14 @@ from zmqipc.error import (Again, ContextTerminated, InterruptedSystemCall, NotDo
                           ZMQBaseError, ZMQBindError, ZMQError, ZMQVersionError)
 from zmqipc.poll import Poller, select, zmq_poll
 from zmqipc.socket import Socket
-from zmqipc._zmq import (Frame, MessageTracker, curve_keypair, curve_public, has, proxy,
-                         proxy_steerable, strerror, zmq_version_info)
-from zmqipc._zmq import COPY_THRESHOLD
+from zmqipc._zmq import (COPY_THRESHOLD, Frame, MessageTracker, curve_keypair, curve_public, has,
+                         proxy, proxy_steerable, strerror, zmq_version_info)
+from zmqipc._zmq import last_errno as zmq_errno
 from zmqipc import utils  # noqa: F401
 from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
 
 __version__ = "0.1.0"
 Message = Frame
-zmq_errno = _zmq._errno
 
 
 def zmq_version():

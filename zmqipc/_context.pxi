@@ -1,8 +1,4 @@
-# Included by _zmq.pyx (one extension, split for reading): Context.
-
-# ---------------------------------------------------------------------------
-# Context
-# ---------------------------------------------------------------------------
+# Included by _zmq.pyx: Context, the libzmq context and its sockets' registry.
 
 cdef bint _interpreter_exiting = False
 
@@ -20,7 +16,7 @@ cdef class Context:
     def __cinit__(self, *args, **kwargs):
         self.handle = zmq_ctx_new()
         if self.handle == NULL:
-            _check_rc(-1)
+            raise_errno(zmq_errno())
         self._fork_gen = _fork_generation
         self._sockets = weakref.WeakSet()
 
@@ -42,7 +38,7 @@ cdef class Context:
         if self._fork_gen != _fork_generation:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Context")
         if self._term_called:
-            _raise_errno(ETERM)
+            raise_errno(ETERM)
         return 0
 
     @property
@@ -58,14 +54,14 @@ cdef class Context:
     def set(self, int option, int value):
         """Set a context option (zmq.IO_THREADS, zmq.MAX_SOCKETS, ...)."""
         self._check_open()
-        _check_rc(zmq_ctx_set(self.handle, option, value))
+        check_rc(zmq_ctx_set(self.handle, option, value))
 
     def get(self, int option):
         """Get a context option."""
         self._check_open()
-        rc = zmq_ctx_get(self.handle, option)
-        _check_rc(rc)
-        return rc
+        cdef int value = zmq_ctx_get(self.handle, option)
+        check_rc(value)
+        return value
 
     def term(self):
         """Terminate the context. Blocks until every socket is closed and its
@@ -75,17 +71,16 @@ cdef class Context:
         if self._fork_gen != _fork_generation:
             self._term_called = True   # as Socket.close: the parent owns it; just forget it
             return
-        cdef int rc
-        while True:
+        cdef int rc = -1
+        while rc < 0:   # blocks until the sockets are closed: retried after a signal
             with nogil:
                 rc = zmq_ctx_term(self.handle)
-            if _check_rc(rc) == 0:
-                break
+            if rc < 0:
+                retry_or_raise()
         self._term_called = True
-        _drain_releases()
+        drain_releases()
 
-    def _register_socket(self, sock):
-        self._sockets.add(sock)
-
-    def _open_sockets(self):
+    @property
+    def open_sockets(self):
+        """The sockets of this context that are not closed yet (a new list)."""
         return [s for s in list(self._sockets) if not s.closed]

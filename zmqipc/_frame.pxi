@@ -1,6 +1,21 @@
-# Included by _zmq.pyx (one extension, split for reading): Frame: one libzmq message, exported through the buffer protocol.
+# Included by _zmq.pyx: buffers and messages. Exporting a sendable buffer, copying
+# a message out, and Frame: one libzmq message, exported through the buffer protocol.
 
-cdef bytes _msg_bytes(zmq_msg_t *msg):
+cdef int get_buffer(object data, Py_buffer *view, int flags) except -1:
+    """Export ``data``'s buffer, turning failures into clear TypeErrors."""
+    if isinstance(data, str):
+        raise TypeError("unicode/str not allowed, use send_string (or encode to bytes)")
+    try:
+        PyObject_GetBuffer(data, view, flags)
+    except BufferError as e:
+        raise ValueError("cannot send %s: %s (make it contiguous first)" % (type(data).__name__, e))
+    except TypeError:
+        raise TypeError("expected bytes or a buffer-protocol object (bytes, bytearray, "
+                        "memoryview, numpy array, Frame), not %s" % type(data).__name__) from None
+    return 0
+
+
+cdef bytes msg_to_bytes(zmq_msg_t *msg):
     """A bytes copy of a message; large copies run without the GIL."""
     cdef size_t size = zmq_msg_size(msg)
     cdef bytes result = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
@@ -26,27 +41,27 @@ cdef class Frame:
         self.more = False
         self.tracker = None
         if data is None:
-            _check_rc(zmq_msg_init(&self.msg))
+            check_rc(zmq_msg_init(&self.msg))
             self.msg_open = True
             return
         if isinstance(data, Frame):
-            _check_rc(zmq_msg_init(&self.msg))
+            check_rc(zmq_msg_init(&self.msg))
             self.msg_open = True
-            _check_rc(zmq_msg_copy(&self.msg, &(<Frame>data).msg))
+            check_rc(zmq_msg_copy(&self.msg, &(<Frame>data).msg))
             return
         cdef Py_buffer view
         threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         if track:
             self.tracker = MessageTracker()
-        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
         if copy is None:
             copy = view.len < threshold
         if not copy:
-            _lease_buffer(&self.msg, &view, self.tracker)   # takes the view
+            lease_buffer(&self.msg, &view, self.tracker)   # takes the view
             self.msg_open = True
             return
         try:
-            _check_rc(zmq_msg_init_size(&self.msg, <size_t>view.len))
+            check_rc(zmq_msg_init_size(&self.msg, <size_t>view.len))
             self.msg_open = True
             with nogil:
                 memcpy(zmq_msg_data(&self.msg), view.buf, <size_t>view.len)
@@ -83,7 +98,7 @@ cdef class Frame:
     def bytes(self):
         """The message content as bytes (copied once, then cached)."""
         if self._bytes is None:
-            self._bytes = _msg_bytes(&self.msg)
+            self._bytes = msg_to_bytes(&self.msg)
         return self._bytes
 
     def __bytes__(self):
@@ -102,11 +117,11 @@ cdef class Frame:
             name = option.encode("utf-8") if isinstance(option, str) else option
             value = zmq_msg_gets(&self.msg, name)
             if value == NULL:
-                _check_rc(-1, option)
+                raise_errno(zmq_errno(), option)
             return value.decode("utf-8", "replace")
-        rc = zmq_msg_get(&self.msg, option)
-        _check_rc(rc)
-        return rc
+        cdef int value_int = zmq_msg_get(&self.msg, option)
+        check_rc(value_int)
+        return value_int
 
     def __copy__(self):
         return Frame(self)
@@ -115,9 +130,3 @@ cdef class Frame:
         n = zmq_msg_size(&self.msg)
         return "<zmqipc.Frame(%d bytes%s)>" % (n, ", more" if self.more else "")
 
-
-# Below this many bytes copy=False copies anyway. Zero-copy costs a lease object
-# and a release per message; measured over ipc (README) it matches copying at
-# about 3 KiB and wins from 4 KiB up (pyzmq uses 64 KiB: its release path costs
-# a helper-thread round trip).
-COPY_THRESHOLD = 4096

@@ -1,8 +1,13 @@
-# Included by _zmq.pyx (one extension, split for reading): The zero-copy release queue: leases, trackers, draining.
+# Included by _zmq.pyx: zero-copy sends. Leases keep a sent buffer's exporter
+# alive until libzmq's release callback queues it (csrc/release_queue.c); the
+# queue is drained under the GIL; trackers count what libzmq still holds.
 
-# ---------------------------------------------------------------------------
-# Zero-copy release queue
-# ---------------------------------------------------------------------------
+# Below this many bytes copy=False copies anyway. Zero-copy costs a lease object
+# and a release per message; measured over ipc (README) it matches copying at
+# about 3 KiB and wins from 4 KiB up (pyzmq uses 64 KiB: its release path costs
+# a helper-thread round trip).
+COPY_THRESHOLD = 4096
+
 
 cdef class MessageTracker:
     """Tells when libzmq has released the buffers of zero-copy sends.
@@ -23,7 +28,7 @@ cdef class MessageTracker:
     @property
     def done(self):
         """True once libzmq no longer holds any of the tracked buffers."""
-        _drain_releases()
+        drain_releases()
         if self.pending > 0:
             return False
         return all(peer.done for peer in self._peers)
@@ -64,7 +69,33 @@ cdef class _BufferLease:
             PyBuffer_Release(&self.view)
 
 
-cdef void _drain_releases() noexcept:
+cdef int lease_buffer(zmq_msg_t *msg, Py_buffer *view, MessageTracker tracker) except -1:
+    """Point ``msg`` at the exported ``view`` without copying. The view, and with it
+    the exporter, moves into a lease that libzmq holds until its release callback;
+    from here on the caller must not release ``view`` itself."""
+    cdef _BufferLease lease
+    try:
+        lease = _BufferLease.__new__(_BufferLease)
+    except BaseException:
+        PyBuffer_Release(view)
+        raise
+    lease.view = view[0]
+    lease.has_view = True   # the lease releases the view when it goes
+    lease.node.owner = <void *>lease
+    check_rc(zmq_msg_init_data(msg, lease.view.buf, <size_t>lease.view.len,
+                               zmqipc_release_cb, &lease.node))
+    Py_INCREF(lease)        # owned by libzmq until zmqipc_release_cb queues the node
+    if lease.view.readonly:
+        address = <size_t>lease.view.buf
+        _readonly_leased[address] = _readonly_leased.get(address, 0) + 1
+        lease.guards_readonly = True
+    if tracker is not None:
+        lease.tracker = tracker
+        tracker.pending += 1
+    return 0
+
+
+cdef void drain_releases() noexcept:
     """Drop the references libzmq has given back. Must hold the GIL."""
     cdef zmqipc_release_node *node = zmqipc_release_take_all()
     cdef zmqipc_release_node *following
@@ -80,8 +111,14 @@ cdef void _drain_releases() noexcept:
         node = following
 
 
+def release_pending():
+    """Drop now every zero-copy buffer libzmq has already given back (for tests
+    and explicit clean-up; sends, receives and trackers do this themselves)."""
+    drain_releases()
+
+
 cdef int _pending_drain(void *arg) noexcept:
-    _drain_releases()
+    drain_releases()
     return 0
 
 
@@ -98,51 +135,4 @@ def _stop_wakeups():
     # At interpreter exit, stop scheduling pending calls from libzmq threads.
     zmqipc_release_set_wakeup(NULL)
 
-import atexit
 atexit.register(_stop_wakeups)
-
-
-def _release_pending():
-    """Drop now every zero-copy buffer libzmq has already given back (for tests
-    and explicit clean-up; sends, receives and trackers do this themselves)."""
-    _drain_releases()
-
-
-cdef int _lease_buffer(zmq_msg_t *msg, Py_buffer *view, MessageTracker tracker) except -1:
-    """Point ``msg`` at the exported ``view`` without copying. The view, and with it
-    the exporter, moves into a lease that libzmq holds until its release callback;
-    from here on the caller must not release ``view`` itself."""
-    cdef _BufferLease lease
-    try:
-        lease = _BufferLease.__new__(_BufferLease)
-    except BaseException:
-        PyBuffer_Release(view)
-        raise
-    lease.view = view[0]
-    lease.has_view = True   # the lease releases the view when it goes
-    lease.node.owner = <void *>lease
-    _check_rc(zmq_msg_init_data(msg, lease.view.buf, <size_t>lease.view.len,
-                                zmqipc_release_cb, &lease.node))
-    Py_INCREF(lease)        # owned by libzmq until zmqipc_release_cb queues the node
-    if lease.view.readonly:
-        address = <size_t>lease.view.buf
-        _readonly_leased[address] = _readonly_leased.get(address, 0) + 1
-        lease.guards_readonly = True
-    if tracker is not None:
-        lease.tracker = tracker
-        tracker.pending += 1
-    return 0
-
-
-cdef int _get_buffer(object data, Py_buffer *view, int flags) except -1:
-    """Export ``data``'s buffer, turning failures into clear TypeErrors."""
-    if isinstance(data, str):
-        raise TypeError("unicode/str not allowed, use send_string (or encode to bytes)")
-    try:
-        PyObject_GetBuffer(data, view, flags)
-    except BufferError as e:
-        raise ValueError("cannot send %s: %s (make it contiguous first)" % (type(data).__name__, e))
-    except TypeError:
-        raise TypeError("expected bytes or a buffer-protocol object (bytes, bytearray, "
-                        "memoryview, numpy array, Frame), not %s" % type(data).__name__) from None
-    return 0

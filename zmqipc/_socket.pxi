@@ -1,25 +1,11 @@
-# Included by _zmq.pyx (one extension, split for reading): Socket: options, send/recv (copy and zero-copy), monitoring.
-
-# ---------------------------------------------------------------------------
-# Socket
-# ---------------------------------------------------------------------------
+# Included by _zmq.pyx: Socket: endpoints, options, send/recv (copy and zero-copy),
+# monitoring.
 
 # Option value types (libzmq 4.3.4, including draft numbers). Everything else is int.
 _INT64_OPTIONS = frozenset([4, 22, 85, 86, 87])         # AFFINITY, MAXMSGSIZE, VMCI_*
 _BYTES_OPTIONS = frozenset([5, 6, 7, 32, 38, 45, 46, 48, 49, 50, 55, 61, 63, 64, 68, 72,
                             92, 95, 99, 100, 103, 104, 105, 106, 110, 111])
 _BINARY_OPTIONS = frozenset([5, 6, 7, 38, 61, 72, 110, 111])  # returned as-is (no NUL)
-_FD_OPTION = ZMQ_FD
-
-cdef extern from *:
-    """
-    #ifdef _WIN32
-    typedef unsigned __int64 zmqipc_fd_t;   /* SOCKET */
-    #else
-    typedef int zmqipc_fd_t;
-    #endif
-    """
-    ctypedef long long zmqipc_fd_t
 
 
 cdef class Socket:
@@ -32,17 +18,17 @@ cdef class Socket:
             raise TypeError("Socket(context, socket_type): a Context is required")
         context._check_open()
         if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
-            _raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
+            raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
                                  "built without the draft API" % socket_type)
         self.handle = zmq_socket(context.handle, socket_type)
         if self.handle == NULL:
-            _check_rc(-1, "socket_type=%d" % socket_type)
+            raise_errno(zmq_errno(), "socket_type=%d" % socket_type)
         self._closed = False
         self.context = context
         self.socket_type = socket_type
         self._fork_gen = _fork_generation
         self.copy_threshold = COPY_THRESHOLD
-        context._register_socket(self)
+        context._sockets.add(self)
 
     def __dealloc__(self):
         if self.handle != NULL and not self._closed and self._fork_gen == _fork_generation:
@@ -51,7 +37,7 @@ cdef class Socket:
 
     cdef int _check_usable(self) except -1:
         if self._closed:
-            _raise_errno(ENOTSOCK)
+            raise_errno(ENOTSOCK)
         if self._fork_gen != _fork_generation:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Socket")
         return 0
@@ -60,7 +46,7 @@ cdef class Socket:
         """Every send/recv starts here: the socket must be usable, and buffers libzmq
         has given back since the last call are dropped (cheap when there are none)."""
         self._check_usable()
-        _drain_releases()
+        drain_releases()
         return 0
 
     @property
@@ -87,28 +73,30 @@ cdef class Socket:
             # As pyzmq: best effort, so close(linger=0) still closes a socket
             # whose context was already terminated (ETERM from setsockopt).
             c_linger = linger
-            zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int))
-        _check_rc(zmq_close(self.handle))
+            if zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int)) < 0 \
+                    and zmq_errno() != ETERM:
+                raise_errno(zmq_errno())
+        check_rc(zmq_close(self.handle))
         self._closed = True
-        _drain_releases()
+        drain_releases()
 
     # --- endpoints -----------------------------------------------------------
 
     def bind(self, addr):
         """Bind to an endpoint such as "ipc:///tmp/x", "tcp://*:5555", "inproc://x"."""
-        _check_rc(zmq_bind(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+        _endpoint_call(zmq_bind, self._usable_handle(), addr)
 
     def connect(self, addr):
         """Connect to an endpoint."""
-        _check_rc(zmq_connect(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+        _endpoint_call(zmq_connect, self._usable_handle(), addr)
 
     def unbind(self, addr):
         """Stop listening on an endpoint given to bind() (or its last_endpoint)."""
-        _check_rc(zmq_unbind(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+        _endpoint_call(zmq_unbind, self._usable_handle(), addr)
 
     def disconnect(self, addr):
         """Disconnect from an endpoint given to connect()."""
-        _check_rc(zmq_disconnect(self._usable_handle(), _endpoint(addr)), "addr=%r" % (addr,))
+        _endpoint_call(zmq_disconnect, self._usable_handle(), addr)
 
     cdef void *_usable_handle(self) except NULL:
         self._check_usable()
@@ -128,42 +116,42 @@ cdef class Socket:
             if not isinstance(optval, bytes):
                 raise TypeError("option %d takes bytes, not %s" % (option, type(optval).__name__))
             data = optval
-            _check_rc(zmq_setsockopt(self.handle, option, data, len(optval)))
+            check_rc(zmq_setsockopt(self.handle, option, data, len(optval)))
         elif option in _INT64_OPTIONS:
             int64_value = _as_int(option, optval)
-            _check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
+            check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
         else:
             int64_value = _as_int(option, optval)
             if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
                 raise OverflowError("option %d takes a C int, %d is out of range"
                                     % (option, int64_value))
             int_value = <int>int64_value
-            _check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
+            check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
 
     def getsockopt(self, int option):
         """Get a socket option: int, or bytes for bytes options."""
         cdef int int_value
         cdef int64_t int64_value
-        cdef zmqipc_fd_t fd_value
+        cdef zmq_fd_t fd_value
         cdef char buf[1024]
         cdef size_t size
         self._check_usable()
         if option in _BYTES_OPTIONS:
             size = sizeof(buf)
-            _check_rc(zmq_getsockopt(self.handle, option, buf, &size))
+            check_rc(zmq_getsockopt(self.handle, option, buf, &size))
             if option not in _BINARY_OPTIONS and size > 0 and buf[size - 1] == 0:
                 size -= 1   # string options come NUL-terminated
             return buf[:size]
         if option in _INT64_OPTIONS:
             size = sizeof(int64_t)
-            _check_rc(zmq_getsockopt(self.handle, option, &int64_value, &size))
+            check_rc(zmq_getsockopt(self.handle, option, &int64_value, &size))
             return int64_value
-        if option == _FD_OPTION:
-            size = sizeof(zmqipc_fd_t)
-            _check_rc(zmq_getsockopt(self.handle, option, &fd_value, &size))
+        if option == ZMQ_FD:
+            size = sizeof(zmq_fd_t)
+            check_rc(zmq_getsockopt(self.handle, option, &fd_value, &size))
             return fd_value
         size = sizeof(int)
-        _check_rc(zmq_getsockopt(self.handle, option, &int_value, &size))
+        check_rc(zmq_getsockopt(self.handle, option, &int_value, &size))
         return int_value
 
     set = setsockopt
@@ -178,7 +166,7 @@ cdef class Socket:
         ``copy_threshold`` are still copied); ``track=True`` with ``copy=False``
         returns a MessageTracker telling when the buffer may be reused."""
         if routing_id is not None or group is not None:
-            _raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
+            raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
         self._begin_io()
         if isinstance(data, Frame):
             self._send_frame(<Frame>data, flags)
@@ -193,40 +181,43 @@ cdef class Socket:
         at least copy_threshold bytes, handed to libzmq without a copy."""
         cdef Py_buffer view
         cdef zmq_msg_t msg
-        cdef int rc
-        _get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        cdef int rc = -1
+        get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
         if copy or view.len < self.copy_threshold:   # below the crossover copying wins
             try:
-                while True:
+                while rc < 0:
                     with nogil:
                         rc = zmq_send(self.handle, view.buf, <size_t>view.len, flags)
-                    if _check_rc(rc) == 0:
-                        return 0
+                    if rc < 0:
+                        retry_or_raise()
+                return 0
             finally:
                 PyBuffer_Release(&view)
-        _lease_buffer(&msg, &view, tracker)   # the lease owns the view from here
+        lease_buffer(&msg, &view, tracker)   # the lease owns the view from here
         try:
-            while True:
+            while rc < 0:
                 with nogil:
                     rc = zmq_msg_send(&msg, self.handle, flags)
-                if _check_rc(rc) == 0:
-                    return 0   # libzmq owns msg now
+                if rc < 0:
+                    retry_or_raise()
+            return 0   # libzmq owns msg now
         except BaseException:
             zmq_msg_close(&msg)   # queues the release; drain now so the caller of a
-            _drain_releases()     # failed send may reuse or resize the buffer at once
+            drain_releases()      # failed send may reuse or resize the buffer at once
             raise
 
     cdef int _send_frame(self, Frame frame, int flags) except -1:
         cdef zmq_msg_t msg
-        cdef int rc
-        _check_rc(zmq_msg_init(&msg))
+        cdef int rc = -1
+        check_rc(zmq_msg_init(&msg))
         try:
-            _check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
-            while True:
+            check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
+            while rc < 0:
                 with nogil:
                     rc = zmq_msg_send(&msg, self.handle, flags)
-                if _check_rc(rc) == 0:
-                    return 0
+                if rc < 0:
+                    retry_or_raise()
+            return 0
         finally:
             zmq_msg_close(&msg)
 
@@ -241,7 +232,7 @@ cdef class Socket:
         for i, part in enumerate(parts):
             if not isinstance(part, Frame):
                 try:
-                    _get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)
+                    get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)
                 except (TypeError, ValueError) as e:
                     raise type(e)("part %d: %s" % (i, e)) from None
                 PyBuffer_Release(&view)
@@ -266,26 +257,26 @@ cdef class Socket:
 
     cdef object _recv_bytes(self, int flags):
         cdef zmq_msg_t msg
-        cdef int rc
-        _check_rc(zmq_msg_init(&msg))
+        cdef int rc = -1
+        check_rc(zmq_msg_init(&msg))
         try:
-            while True:
+            while rc < 0:
                 with nogil:
                     rc = zmq_msg_recv(&msg, self.handle, flags)
-                if _check_rc(rc) == 0:
-                    break
-            return _msg_bytes(&msg)
+                if rc < 0:
+                    retry_or_raise()
+            return msg_to_bytes(&msg)
         finally:
             zmq_msg_close(&msg)
 
     cdef Frame _recv_frame(self, int flags):
         cdef Frame frame = Frame.__new__(Frame)
-        cdef int rc
-        while True:
+        cdef int rc = -1
+        while rc < 0:
             with nogil:
                 rc = zmq_msg_recv(&frame.msg, self.handle, flags)
-            if _check_rc(rc) == 0:
-                break
+            if rc < 0:
+                retry_or_raise()
         frame.more = zmq_msg_more(&frame.msg)
         # Writable unless it is a read-only buffer sent zero-copy over inproc.
         frame.writable = not (_readonly_leased and
@@ -308,7 +299,7 @@ cdef class Socket:
         Like zmq_recv, a longer message is truncated to the buffer: compare the
         result with the buffer length (recv_array_into raises instead)."""
         cdef Py_buffer view
-        cdef int rc
+        cdef int rc = -1
         self._begin_io()
         if nbytes < 0:
             raise ValueError("nbytes must be >= 0, not %d" % nbytes)
@@ -323,11 +314,12 @@ cdef class Socket:
                 raise ValueError("nbytes=%d too big for a buffer of %d bytes" % (nbytes, view.len))
             if nbytes == 0:
                 nbytes = view.len
-            while True:
+            while rc < 0:
                 with nogil:
                     rc = zmq_recv(self.handle, view.buf, <size_t>nbytes, flags)
-                if _check_rc(rc) == 0:
-                    return rc
+                if rc < 0:
+                    retry_or_raise()
+            return rc
         finally:
             PyBuffer_Release(&view)
 
@@ -340,7 +332,23 @@ cdef class Socket:
         if addr is not None:
             addr = _endpoint(addr)
             c_addr = addr
-        _check_rc(zmq_socket_monitor(self.handle, c_addr, events))
+        check_rc(zmq_socket_monitor(self.handle, c_addr, events))
+
+
+ctypedef int (*_endpoint_fn)(void *, const char *) noexcept nogil
+
+
+cdef int _endpoint_call(_endpoint_fn call, void *handle, addr) except -1:
+    """bind/connect/unbind/disconnect: none blocks, so EINTR is not retried."""
+    global _simulated_interrupt
+    cdef bytes c_addr = _endpoint(addr)
+    cdef int rc
+    if _simulated_interrupt:   # test hook (_errors.pxi)
+        c_raise(_simulated_interrupt)
+        _simulated_interrupt = 0
+        return raise_errno(EINTR, "addr=%r" % (addr,))
+    rc = call(handle, c_addr)
+    return check_rc(rc, "addr=%r" % (addr,))
 
 
 cdef bytes _endpoint(addr):

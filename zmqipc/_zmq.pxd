@@ -1,15 +1,15 @@
-# Class layouts of the compiled core. Logic lives in _zmq.pyx.
+# The declared C-level API of zmqipc's compiled core (zmqipc._zmq).
+#
+# A compiled helper may `cimport zmqipc._zmq` to use these class layouts and
+# functions directly (Cython shares them through the module's C-API capsule).
+# Raw C declarations live in zmqipc/includes/; the logic in the .pxi parts.
 from cpython.buffer cimport Py_buffer
-from zmqipc._libzmq cimport zmq_msg_t
-
-cdef extern from "release_queue.h":
-    ctypedef struct zmqipc_release_node:
-        zmqipc_release_node *next
-        void *owner
+from zmqipc.includes.libzmq cimport zmq_errno, zmq_msg_t
+from zmqipc.includes.release_queue cimport zmqipc_release_node
 
 
 cdef class MessageTracker:
-    cdef public int pending          # zero-copy messages libzmq still holds
+    cdef readonly int pending        # zero-copy messages libzmq still holds
     cdef object _peers               # other trackers folded into this one
 
 
@@ -43,8 +43,8 @@ cdef class Context:
 
 cdef class Socket:
     cdef void *handle
-    cdef public object context
-    cdef public int socket_type
+    cdef readonly object context
+    cdef readonly int socket_type
     cdef bint _closed
     cdef int _fork_gen
     cdef public Py_ssize_t copy_threshold
@@ -56,3 +56,25 @@ cdef class Socket:
     cdef int _send_frame(self, Frame frame, int flags) except -1
     cdef object _recv_bytes(self, int flags)
     cdef Frame _recv_frame(self, int flags)
+
+
+# --- errors (_errors.pxi) ----------------------------------------------------
+# raise_errno is the one function that raises for a libzmq errno. A call that
+# cannot block uses check_rc; a blocking call loops while retry_or_raise
+# returns 0 (a signal interrupted it and its handlers returned).
+cdef int raise_errno(int err, object detail=*) except -1
+cdef int retry_or_raise(object detail=*) except -1
+
+cdef inline int check_rc(int rc, object detail=None) except -1:
+    """0 if ``rc`` is a success; otherwise raise for libzmq's errno."""
+    if rc >= 0:
+        return 0
+    return raise_errno(zmq_errno(), detail)
+
+# --- zero-copy (_release.pxi) ------------------------------------------------
+cdef void drain_releases() noexcept
+cdef int lease_buffer(zmq_msg_t *msg, Py_buffer *view, MessageTracker tracker) except -1
+
+# --- buffers and messages (_frame.pxi) -----------------------------------------
+cdef int get_buffer(object data, Py_buffer *view, int flags) except -1
+cdef bytes msg_to_bytes(zmq_msg_t *msg)

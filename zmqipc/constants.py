@@ -8,10 +8,10 @@ rejects them with EINVAL.
 
 from enum import IntEnum, IntFlag
 
-from zmqipc._zmq import ERRNO_VALUES as _ERRNO_VALUES
+from zmqipc._zmq import libzmq_errnos as _libzmq_errnos
 
 
-Errno = IntEnum("Errno", _ERRNO_VALUES, module=__name__)
+Errno = IntEnum("Errno", _libzmq_errnos(), module=__name__)
 Errno.__doc__ = "errno values libzmq may report (as compiled on this platform)."
 
 

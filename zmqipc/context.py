@@ -44,7 +44,7 @@ class Context(_zmq.Context):
     def socket(self, socket_type, socket_class=None, **kwargs):
         """Create a socket of ``socket_type`` with this context's default options."""
         if self.closed:
-            raise ContextTerminated(_zmq.ERRNO_VALUES["ETERM"])
+            raise ContextTerminated()
         sock = (socket_class or self._socket_class)(self, socket_type, **kwargs)
         for option, value in self.sockopts.items():
             try:
@@ -58,7 +58,7 @@ class Context(_zmq.Context):
         term(). Not thread-safe: no other thread may be using the sockets."""
         if self.closed:
             return
-        for sock in self._open_sockets():
+        for sock in self.open_sockets:
             if linger is not None:
                 sock.setsockopt(SocketOption.LINGER, linger)
             sock.close()
@@ -71,12 +71,12 @@ class Context(_zmq.Context):
         self.destroy()
 
     def __del__(self):
-        if not self.closed and not sys.is_finalizing() and self._open_sockets():
+        if not self.closed and not sys.is_finalizing() and self.open_sockets:
             warnings.warn("Unclosed context %r" % self, ResourceWarning, stacklevel=2, source=self)
             self.destroy()
 
     def __repr__(self):
-        n = len(self._open_sockets())
+        n = len(self.open_sockets)
         return "<zmqipc.Context(%d socket%s) at %s%s>" % (
             n, "" if n == 1 else "s", hex(id(self)), " closed" if self.closed else "")
 

@@ -17,9 +17,9 @@ class ZMQError(ZMQBaseError):
     strerror = None
 
     def __init__(self, errno=None, msg=None):
-        from zmqipc._zmq import _errno, strerror
+        from zmqipc._zmq import last_errno, strerror
         if errno is None:
-            errno = _errno()
+            errno = last_errno()
         self.errno = errno
         self.strerror = msg if msg is not None else strerror(errno)
         super().__init__(self.errno, self.strerror)
@@ -78,6 +78,8 @@ def error_for(errnum, message, detail=None):
         message = "%s (%s)" % (message, detail)
     if errnum == _errno_module.EAGAIN:
         return Again(errnum, message)
+    if errnum == _errno_module.EINTR:
+        return InterruptedSystemCall()
     if errnum == ETERM:
         return ContextTerminated(errnum, message)
     return ZMQError(errnum, message)

@@ -1,11 +1,9 @@
 """Poller and select with pyzmq's semantics, on top of zmq_poll."""
 
-from zmqipc import _zmq
+from zmqipc._zmq import poll as zmq_poll
 from zmqipc.constants import POLLERR, POLLIN, POLLOUT
 
 __all__ = ["Poller", "select", "zmq_poll"]
-
-zmq_poll = _zmq._poll
 
 
 class Poller:

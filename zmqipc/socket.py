@@ -243,7 +243,7 @@ class Socket(_zmq.Socket):
 
     def poll(self, timeout=None, flags=POLLIN):
         """Wait up to ``timeout`` ms (None: forever) for ``flags``; return the events."""
-        ready = _zmq._poll([(self, flags)], timeout)
+        ready = _zmq.poll([(self, flags)], timeout)
         return ready[0][1] if ready else 0
 
     def get_monitor_socket(self, events=None, addr=None):

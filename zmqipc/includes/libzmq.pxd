@@ -1,28 +1,20 @@
 # Raw declarations from the vendored libzmq 4.3.4 zmq.h: spelled as in the header,
-# all nogil, no logic. Only what _zmq.pyx calls is declared.
-from libc.stdint cimport uint8_t, int64_t, uint64_t
+# all nogil, no logic. Only what the core calls or reads is declared.
+from libc.stdint cimport uint8_t
 
 cdef extern from "zmq.h" nogil:
     enum:
-        ZMQ_VERSION_MAJOR
-        ZMQ_VERSION_MINOR
-        ZMQ_VERSION_PATCH
         ZMQ_DONTWAIT
         ZMQ_SNDMORE
-        ZMQ_MORE
-        ZMQ_SHARED
-        ZMQ_SRCFD
         ZMQ_POLLIN
         ZMQ_POLLOUT
-        ZMQ_POLLERR
         ZMQ_EVENT_ALL
-        ZMQ_PAIR
         ZMQ_LINGER
-        ZMQ_TYPE
-        ZMQ_RCVMORE
         ZMQ_FD
+        ZMQ_EVENTS
+        ZMQ_RCVTIMEO
+        ZMQ_SNDTIMEO
         ZMQ_IO_THREADS
-        ZMQ_BLOCKY
         # errno values as libzmq sees them (its own numbers where the C library
         # lacks one, e.g. on Windows)
         ENOTSUP
@@ -50,7 +42,8 @@ cdef extern from "zmq.h" nogil:
 
     ctypedef struct zmq_msg_t:
         pass
-    ctypedef int zmq_fd_t   # int on POSIX; SOCKET-sized on Windows (cast via the C type)
+    # int on POSIX, SOCKET-sized on Windows: Cython converts through the C type.
+    ctypedef int zmq_fd_t
     ctypedef struct zmq_pollitem_t:
         void *socket
         zmq_fd_t fd
@@ -65,7 +58,6 @@ cdef extern from "zmq.h" nogil:
 
     void *zmq_ctx_new()
     int zmq_ctx_term(void *context_)
-    int zmq_ctx_shutdown(void *context_)
     int zmq_ctx_set(void *context_, int option_, int optval_)
     int zmq_ctx_get(void *context_, int option_)
 
@@ -76,7 +68,6 @@ cdef extern from "zmq.h" nogil:
     int zmq_msg_send(zmq_msg_t *msg_, void *s_, int flags_)
     int zmq_msg_recv(zmq_msg_t *msg_, void *s_, int flags_)
     int zmq_msg_close(zmq_msg_t *msg_)
-    int zmq_msg_move(zmq_msg_t *dest_, zmq_msg_t *src_)
     int zmq_msg_copy(zmq_msg_t *dest_, zmq_msg_t *src_)
     void *zmq_msg_data(zmq_msg_t *msg_)
     size_t zmq_msg_size(const zmq_msg_t *msg_)

@@ -1,0 +1,1 @@
+# zmqipc.includes: raw C declarations, one .pxd per C header; no logic.
