@@ -308,6 +308,14 @@ def _hdr(**overrides):
     return json.dumps(meta).encode()
 
 
+def _nested_descr(depth):
+    """A struct descriptor ``depth`` levels deep around one float64."""
+    descr = "<f8"
+    for _ in range(depth - 1):
+        descr = [["f", descr]]
+    return descr
+
+
 _DROP = object()
 DATA32 = np.arange(4.0).tobytes()
 
@@ -342,6 +350,20 @@ BAD_MESSAGES = {
                       "malformed array header"),
     "duplicate_field": ([_hdr(dtype=[["a", "<f8"], ["a", "<f8"]], shape=[2]), DATA32],
                         "malformed array header"),
+    # Items of no bytes: nbytes is 0 whatever the shape, so only a limit bounds them.
+    "zero_size_void_huge": ([_hdr(dtype="|V0", shape=[10**18], nbytes=0), b""], "items of zero size"),
+    "empty_struct_huge": ([_hdr(dtype=[], shape=[10**18], nbytes=0), b""], "items of zero size"),
+    "zero_size_bytes_huge": ([_hdr(dtype="|S0", shape=[10**18], nbytes=0), b""], "items of zero size"),
+    "zero_size_unicode_2d": ([_hdr(dtype="<U0", shape=[10**9, 10**9], nbytes=0), b""],
+                             "items of zero size"),
+    "zero_size_subarray": ([_hdr(dtype=[["a", [], [1000, 1000]]], shape=[1], nbytes=0), b""],
+                           "items of zero size"),
+    "zero_size_field_beside_data": ([_hdr(dtype=[["x", "<f8"], ["z", "|V0"], ["e", [], [70000]]],
+                                          shape=[4], nbytes=32), DATA32], "items of zero size"),
+    # Accepted by NumPy, but formatting it (the mismatch message) exhausts the recursion limit.
+    "dtype_nested_400": ([_hdr(dtype=_nested_descr(400), nbytes=32), DATA32], "nests deeper than"),
+    "dtype_nested_33": ([_hdr(dtype=_nested_descr(arrays.MAX_DTYPE_DEPTH + 1), nbytes=32), DATA32],
+                        "nests deeper than"),
 }
 
 
@@ -384,6 +406,49 @@ def test_object_dtype_header_refused(pair, recv):
         receiver.recv_array() if recv == "recv_array" else receiver.recv_array_into(out)
     assert (out == -1.0).all()
     _recover(sender, receiver, receiver.recv_array)
+
+
+@pytest.mark.timeout(60, method="thread")   # today this spins in array.copy() for ever
+@pytest.mark.parametrize("dtype", ["|V0", [], "|S0"])
+def test_recv_array_copy_zero_size_huge_shape_refused(ipc_pair, dtype):
+    sender, receiver = ipc_pair
+    sender.send_multipart([_hdr(dtype=dtype, shape=[10**18], nbytes=0), b""])
+    with pytest.raises(ValueError, match="items of zero size"):
+        receiver.recv_array(copy=True)
+    _recover(sender, receiver, receiver.recv_array)
+
+
+def test_zero_size_items_within_limit_round_trip(ipc_pair):
+    sender, receiver = ipc_pair
+    for a in (np.zeros(arrays.MAX_DATALESS_ITEMS, dtype=[]),
+              np.zeros((3, 4), dtype=[("x", "<i2"), ("z", [], (5,))])):
+        sender.send_array(a)
+        got = receiver.recv_array(copy=True)
+        assert got.dtype == a.dtype and got.shape == a.shape
+
+
+def test_sender_refuses_what_a_receiver_would():
+    sock = _SendSpy()
+    with pytest.raises(ValueError, match="items of zero size"):
+        arrays.send_array(sock, np.zeros(arrays.MAX_DATALESS_ITEMS + 1, dtype=[]))
+    deep = np.lib.format.descr_to_dtype(_json_descr_to_numpy(_nested_descr(arrays.MAX_DTYPE_DEPTH + 1)))
+    with pytest.raises(ValueError, match="nests deeper than"):
+        arrays.send_array(sock, np.zeros(2, dtype=deep))
+    ok = np.lib.format.descr_to_dtype(_json_descr_to_numpy(_nested_descr(arrays.MAX_DTYPE_DEPTH)))
+    arrays.send_array(sock, np.zeros(2, dtype=ok))
+    assert arrays.parse_array_header(sock.sent[0][0])[0] == ok
+
+
+class _SendSpy:
+    def __init__(self):
+        self.sent = []
+
+    def send_multipart(self, parts, **kwargs):
+        self.sent.append(parts)
+
+
+def _json_descr_to_numpy(descr):
+    return descr if isinstance(descr, str) else [(e[0], _json_descr_to_numpy(e[1])) for e in descr]
 
 
 def test_parse_array_header_direct():

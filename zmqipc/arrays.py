@@ -12,6 +12,13 @@ Wire format (two frames, so any language can implement it):
 
 Arrays that are neither C- nor Fortran-contiguous are copied once into C order
 before sending. Object dtypes cannot travel and raise TypeError.
+
+Limits, checked on both sides so a hostile header fails fast with ValueError:
+structured dtypes nest at most MAX_DTYPE_DEPTH levels (deeper ones exhaust the
+recursion limit in NumPy and in formatting), and items that occupy no bytes
+(``|V0``, ``[]``, ``|S0``, and subarrays of them) number at most
+MAX_DATALESS_ITEMS per message: they carry no data, so ``nbytes`` cannot bound
+them, and NumPy loops over each one when copying or printing.
 """
 
 import json
@@ -23,6 +30,8 @@ import numpy as np
 __all__ = ["send_array", "recv_array", "recv_array_into", "array_header", "parse_array_header"]
 
 FORMAT_VERSION = 1
+MAX_DTYPE_DEPTH = 32
+MAX_DATALESS_ITEMS = 1 << 16
 
 
 def _byte_view(array):
@@ -37,8 +46,9 @@ def _order(array):
 
 def array_header(array):
     """The header frame (bytes) describing ``array``."""
-    return json.dumps({"zmqipc_array": FORMAT_VERSION,
-                       "dtype": np.lib.format.dtype_to_descr(array.dtype),
+    descr = np.lib.format.dtype_to_descr(array.dtype)
+    _check_depth(descr)
+    return json.dumps({"zmqipc_array": FORMAT_VERSION, "dtype": descr,
                        "shape": list(array.shape), "order": _order(array),
                        "nbytes": int(array.nbytes)}, separators=(",", ":")).encode("utf-8")
 
@@ -48,6 +58,7 @@ def _prepare(array):
         array = np.asarray(array)
     if array.dtype.hasobject:
         raise TypeError("arrays of dtype %s hold Python objects and cannot be sent" % array.dtype)
+    _check_limits(array.dtype, array.shape)   # never send what a receiver must refuse
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)   # the one documented copy
     return array
@@ -58,6 +69,18 @@ def send_array(socket, array, flags=0, copy=True, track=False):
     array = _prepare(array)
     return socket.send_multipart([array_header(array), _byte_view(array)], flags=flags,
                                  copy=copy, track=track)
+
+
+def _check_depth(descr):
+    """Refuse a descriptor whose structs nest deeper than MAX_DTYPE_DEPTH; walks it
+    level by level, without recursion."""
+    depth, level = 0, [descr]
+    while level:
+        depth += 1
+        if depth > MAX_DTYPE_DEPTH:
+            raise ValueError("dtype nests deeper than %d levels" % MAX_DTYPE_DEPTH)
+        level = [entry[1] for d in level if isinstance(d, list)
+                 for entry in d if isinstance(entry, (list, tuple)) and len(entry) > 1]
 
 
 def _descr_from_json(descr):
@@ -85,6 +108,7 @@ def parse_array_header(header):
         if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:
             raise ValueError("not a zmqipc array header (version %r)" % (meta.get("zmqipc_array")
                                                                         if isinstance(meta, dict) else None))
+        _check_depth(meta["dtype"])
         dtype = np.lib.format.descr_to_dtype(_descr_from_json(meta["dtype"]))
         shape = tuple(meta["shape"])
         order = meta["order"]
@@ -95,10 +119,28 @@ def parse_array_header(header):
         raise TypeError("array header names an object dtype, which cannot be received")
     if not all(type(d) is int and d >= 0 for d in shape) or order not in ("C", "F"):   # no bools
         raise ValueError("malformed array header: bad shape %r or order %r" % (shape, order))
+    _check_limits(dtype, shape)
     if type(nbytes) is not int or nbytes != math.prod(shape) * dtype.itemsize:
         raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
                          % (nbytes, dtype, shape))
     return dtype, shape, order, nbytes
+
+
+def _dataless_items(dtype):
+    """How many items of no bytes one element of ``dtype`` holds."""
+    if dtype.subdtype is not None:
+        base, sub_shape = dtype.subdtype
+        return math.prod(sub_shape) * _dataless_items(base)
+    if dtype.names:
+        return sum(_dataless_items(dtype.fields[name][0]) for name in dtype.names)
+    return 1 if dtype.itemsize == 0 else 0
+
+
+def _check_limits(dtype, shape):
+    """Refuse what nbytes cannot bound: items that occupy no bytes."""
+    if math.prod(shape) * _dataless_items(dtype) > MAX_DATALESS_ITEMS:
+        raise ValueError("array of shape %r and dtype %s holds more than %d items of zero size"
+                         % (shape, dtype, MAX_DATALESS_ITEMS))
 
 
 def _recv_checked(socket, flags):
