@@ -7,6 +7,7 @@ not be used from two threads at once.
 
 import json as _json
 import os as _os
+import sys as _sys
 
 try:
     from zmqipc import _zmq
@@ -16,8 +17,8 @@ except ImportError as e:  # a source checkout without the compiled extension
                       "place with `pip install -e .`." % (_os.path.dirname(__file__), e)) from None
 from zmqipc.constants import *  # noqa: F401,F403  (pyzmq's flat names: PUSH, LINGER, ...)
 from zmqipc.constants import (ContextOption, DeviceType, Errno, Event, Flag, MessageOption,
-                              PollEvent, ReconnectStop, RouterNotify, SecurityMechanism,
-                              SocketOption, SocketType)
+                              OptionType, PollEvent, ReconnectStop, RouterNotify,
+                              SecurityMechanism, SocketOption, SocketType)
 from zmqipc.context import Context
 from zmqipc.error import (Again, ContextTerminated, InterruptedSystemCall, NotDone,
                           ZMQBaseError, ZMQBindError, ZMQError, ZMQVersionError)
@@ -31,6 +32,9 @@ from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
 
 __version__ = "0.1.0"
 Message = Frame
+
+# The longest ipc:// path (bytes) the platform's AF_UNIX sockets take, as pyzmq has it.
+IPC_PATH_MAX_LEN = 103 if _sys.platform == "darwin" or "bsd" in _sys.platform else 107
 
 
 def zmq_version():

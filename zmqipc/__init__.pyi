@@ -8,7 +8,8 @@ from zmqipc import arrays as arrays, utils as utils
 from zmqipc.constants import *
 from zmqipc.constants import (ContextOption as ContextOption, DeviceType as DeviceType,
                               Errno as Errno, Event as Event, Flag as Flag,
-                              MessageOption as MessageOption, PollEvent as PollEvent,
+                              MessageOption as MessageOption, OptionType as OptionType,
+                              PollEvent as PollEvent,
                               ReconnectStop as ReconnectStop, RouterNotify as RouterNotify,
                               SecurityMechanism as SecurityMechanism,
                               SocketOption as SocketOption, SocketType as SocketType)
@@ -20,6 +21,7 @@ from zmqipc.utils import jsonapi as jsonapi, monitor as monitor, z85 as z85
 
 __version__: str
 COPY_THRESHOLD: int
+IPC_PATH_MAX_LEN: int
 _S = TypeVar("_S", bound="Socket")
 _C = TypeVar("_C", bound="Context")
 OptValue = int | bytes
@@ -43,7 +45,8 @@ def select(rlist: Sequence[Any], wlist: Sequence[Any], xlist: Sequence[Any],
            timeout: float | None = ...) -> tuple[list[Any], list[Any], list[Any]]: ...
 
 class MessageTracker:
-    pending: int
+    @property
+    def pending(self) -> int: ...
     def __init__(self, *towatch: MessageTracker | Frame) -> None: ...
     @property
     def done(self) -> bool: ...

@@ -1,13 +1,6 @@
 # Included by _zmq.pyx: Socket: endpoints, options, send/recv (copy and zero-copy),
 # monitoring.
 
-# Option value types (libzmq 4.3.4, including draft numbers). Everything else is int.
-_INT64_OPTIONS = frozenset([4, 22, 85, 86, 87])         # AFFINITY, MAXMSGSIZE, VMCI_*
-_BYTES_OPTIONS = frozenset([5, 6, 7, 32, 38, 45, 46, 48, 49, 50, 55, 61, 63, 64, 68, 72,
-                            92, 95, 99, 100, 103, 104, 105, 106, 110, 111])
-_BINARY_OPTIONS = frozenset([5, 6, 7, 38, 61, 72, 110, 111])  # returned as-is (no NUL)
-
-
 cdef class Socket:
     """A libzmq socket. Not thread-safe: use each socket from one thread at a time
     (hand it over with a memory barrier, e.g. a lock or queue)."""
@@ -105,48 +98,50 @@ cdef class Socket:
     # --- options -------------------------------------------------------------
 
     def setsockopt(self, int option, optval):
-        """Set a socket option; bytes options take bytes, the others int."""
+        """Set a socket option: bytes for bytes, string and CURVE key options (see
+        SocketOption.value_type), an int for the others."""
         cdef int int_value
         cdef int64_t int64_value
-        cdef const char *data
+        cdef OptionKind kind = option_kind(option)
         self._check_usable()
-        if option in _BYTES_OPTIONS:
+        if kind == OPTION_BYTES or kind == OPTION_STRING or kind == OPTION_CURVE_KEY:
             if isinstance(optval, str):
                 raise TypeError("option %d takes bytes; use setsockopt_string for str" % option)
             if not isinstance(optval, bytes):
                 raise TypeError("option %d takes bytes, not %s" % (option, type(optval).__name__))
-            data = optval
-            check_rc(zmq_setsockopt(self.handle, option, data, len(optval)))
-        elif option in _INT64_OPTIONS:
-            int64_value = _as_int(option, optval)
+            check_rc(zmq_setsockopt(self.handle, option, <const char *>optval, len(optval)))
+            return
+        int64_value = _as_int(option, optval)
+        if kind == OPTION_INT64:
             check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
-        else:
-            int64_value = _as_int(option, optval)
-            if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
-                raise OverflowError("option %d takes a C int, %d is out of range"
-                                    % (option, int64_value))
-            int_value = <int>int64_value
-            check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
+            return
+        if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
+            raise OverflowError("option %d takes a C int, %d is out of range" % (option, int64_value))
+        int_value = <int>int64_value
+        check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
 
     def getsockopt(self, int option):
-        """Get a socket option: int, or bytes for bytes options."""
+        """Get a socket option: bytes for bytes, string and CURVE key options (CURVE
+        keys as 40 characters of Z85, as they are usually set), an int otherwise."""
         cdef int int_value
         cdef int64_t int64_value
         cdef zmq_fd_t fd_value
         cdef char buf[1024]
         cdef size_t size
+        cdef OptionKind kind = option_kind(option)
         self._check_usable()
-        if option in _BYTES_OPTIONS:
-            size = sizeof(buf)
+        if kind == OPTION_BYTES or kind == OPTION_STRING or kind == OPTION_CURVE_KEY:
+            # libzmq answers CURVE keys only for 32 (raw) or 41 (Z85 + NUL) bytes
+            size = 41 if kind == OPTION_CURVE_KEY else sizeof(buf)
             check_rc(zmq_getsockopt(self.handle, option, buf, &size))
-            if option not in _BINARY_OPTIONS and size > 0 and buf[size - 1] == 0:
-                size -= 1   # string options come NUL-terminated
+            if kind != OPTION_BYTES and size > 0 and buf[size - 1] == 0:
+                size -= 1   # text comes NUL-terminated
             return buf[:size]
-        if option in _INT64_OPTIONS:
+        if kind == OPTION_INT64:
             size = sizeof(int64_t)
             check_rc(zmq_getsockopt(self.handle, option, &int64_value, &size))
             return int64_value
-        if option == ZMQ_FD:
+        if kind == OPTION_FD:
             size = sizeof(zmq_fd_t)
             check_rc(zmq_getsockopt(self.handle, option, &fd_value, &size))
             return fd_value
