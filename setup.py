@@ -141,14 +141,15 @@ def extensions():
 
     ext = Extension(
         "zmqipc._zmq",
-        sources=["zmqipc/_zmq.pyx", "csrc/release_queue.c"],
+        sources=["zmqipc/_zmq.pyx", "csrc/release_queue.c", "csrc/shm.c"],
         include_dirs=["csrc", os.path.join(LIBZMQ, "include")],
         define_macros=[("ZMQ_STATIC", None)],
         language="c++",
         extra_compile_args=compile_args(),
         extra_link_args=link_args(),
-        libraries=["ws2_32", "iphlpapi", "advapi32", "rpcrt4"] if PLATFORM == "windows" else [],
-        depends=["zmqipc/_zmq.pxd", "csrc/release_queue.h"]
+        libraries={"windows": ["ws2_32", "iphlpapi", "advapi32", "rpcrt4"],
+                   "linux": ["rt"]}.get(PLATFORM, []),   # rt: shm_open on glibc < 2.34
+        depends=["zmqipc/_zmq.pxd", "csrc/release_queue.h", "csrc/shm.h"]
         + sorted(glob.glob("zmqipc/includes/*.pxd")) + sorted(glob.glob("zmqipc/*.pxi")),
     )
     return cythonize([ext], language_level=3, compiler_directives={

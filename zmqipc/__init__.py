@@ -27,7 +27,7 @@ from zmqipc.socket import Socket
 from zmqipc._zmq import (COPY_THRESHOLD, Frame, MessageTracker, curve_keypair, curve_public, has,
                          proxy, proxy_steerable, strerror, zmq_version_info)
 from zmqipc._zmq import last_errno as zmq_errno
-from zmqipc import utils  # noqa: F401
+from zmqipc import shm, utils  # noqa: F401
 from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
 
 __version__ = "0.1.0"

@@ -6,6 +6,8 @@
 from cpython.buffer cimport Py_buffer
 from zmqipc.includes.libzmq cimport zmq_errno, zmq_msg_t
 from zmqipc.includes.release_queue cimport zmqipc_release_node
+from zmqipc.includes.shm cimport zmqipc_shm_map, zmqipc_shm_header
+from libc.stdint cimport uint64_t
 
 
 cdef class MessageTracker:
@@ -56,6 +58,26 @@ cdef class Socket:
     cdef int _send_frame(self, Frame frame, int flags) except -1
     cdef object _recv_bytes(self, int flags)
     cdef Frame _recv_frame(self, int flags)
+
+
+cdef class ShmSegment:
+    # One mapped shared-memory segment (_shm.pxi, csrc/shm.h).
+    cdef zmqipc_shm_map map
+    cdef readonly str name           # the OS name ("/zq...", "Local\\zq...")
+    cdef public bint owned           # this process made it and may reuse it
+    cdef readonly Py_ssize_t exports # live ShmBuffers on it
+    cdef int slot                    # our holder slot, -1 when none
+    cdef uint64_t slot_key
+    cdef int fork_slot               # a slot taken for a child before fork()
+    cdef object __weakref__
+    cdef zmqipc_shm_header *_header(self) except NULL
+
+
+cdef class ShmBuffer:
+    # The buffer exporter behind every shared-memory ndarray.
+    cdef readonly ShmSegment segment
+    cdef char *ptr
+    cdef Py_ssize_t nbytes
 
 
 # --- errors (_errors.pxi) ----------------------------------------------------

@@ -27,6 +27,7 @@ from libc.string cimport memcpy
 from zmqipc.includes.libzmq cimport *
 from zmqipc.includes.python cimport Py_AddPendingCall
 from zmqipc.includes.release_queue cimport *
+from zmqipc.includes.shm cimport *
 
 import atexit
 import os
@@ -42,6 +43,8 @@ __all__ = [
     "poll", "proxy", "proxy_steerable",
     "curve_keypair", "curve_public", "z85_encode", "z85_decode",
     "COPY_THRESHOLD", "release_pending",
+    "ShmSegment", "ShmBuffer", "shm_self_key", "shm_key_alive",
+    "SHM_HEADER_SIZE", "SHM_EFOREIGN", "SHM_EFORMAT", "SHM_EFULL", "SHM_ESTALE",
 ]
 
 
@@ -92,3 +95,4 @@ include "_socket.pxi"
 include "_poll.pxi"
 include "_proxy.pxi"
 include "_security.pxi"
+include "_shm.pxi"

@@ -19,6 +19,13 @@ recursion limit in NumPy and in formatting), and items that occupy no bytes
 (``|V0``, ``[]``, ``|S0``, and subarrays of them) number at most
 MAX_DATALESS_ITEMS per message: they carry no data, so ``nbytes`` cannot bound
 them, and NumPy loops over each one when copying or printing.
+
+Shared memory (zmqipc.shm, docs/shm.md): the header may carry a descriptor instead
+of the data, and the data frame is then empty:
+       {..., "nbytes": N, "shm": {"v": 1, "name": SEGMENT, "host": HOST_ID,
+                                  "offset": BYTES, "gen": GENERATION}}
+recv_array maps the segment (same user, same machine) and views the N bytes at
+offset; receivers need no option for it. Messages without "shm" are unchanged.
 """
 
 import json
@@ -44,13 +51,16 @@ def _order(array):
     return "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
-def array_header(array):
-    """The header frame (bytes) describing ``array``."""
+def array_header(array, shm=None):
+    """The header frame (bytes) describing ``array``; ``shm``: its shared-memory
+    descriptor, when the data stays in shared memory."""
     descr = np.lib.format.dtype_to_descr(array.dtype)
     _check_depth(descr)
-    return json.dumps({"zmqipc_array": FORMAT_VERSION, "dtype": descr,
-                       "shape": list(array.shape), "order": _order(array),
-                       "nbytes": int(array.nbytes)}, separators=(",", ":")).encode("utf-8")
+    meta = {"zmqipc_array": FORMAT_VERSION, "dtype": descr, "shape": list(array.shape),
+            "order": _order(array), "nbytes": int(array.nbytes)}
+    if shm is not None:
+        meta["shm"] = shm
+    return json.dumps(meta, separators=(",", ":")).encode("utf-8")
 
 
 def _prepare(array):
@@ -64,11 +74,47 @@ def _prepare(array):
     return array
 
 
-def send_array(socket, array, flags=0, copy=True, track=False):
-    """Send ``array`` as [header, data] (see the module doc for the format)."""
+def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
+    """Send ``array`` as [header, data] (see the module doc for the format).
+
+    ``shm``: None (default) sends an array that lives in zmqipc shared memory as a
+    descriptor when every endpoint of the socket is ipc:// or inproc://, inline
+    otherwise; True sends any array through shared memory (one copy into a pooled
+    segment unless it lives there already) and refuses other endpoints, whose peers
+    may be on another machine; "force" skips that check; False always sends inline."""
     array = _prepare(array)
+    if shm is not False and array.nbytes:
+        from zmqipc import shm as shm_module
+        if shm is not None or shm_module.is_shm(array):
+            remote = _remote_endpoints(socket)
+            if not remote or shm == "force":
+                return _send_shm(socket, array, flags, shm_module)
+            if shm is True:
+                raise ValueError("send_array(shm=True) refused: %s may reach a peer on another "
+                                 "machine, which cannot map this memory (use shm='force' if "
+                                 "every peer runs on this machine)" % remote[0])
     return socket.send_multipart([array_header(array), _byte_view(array)], flags=flags,
                                  copy=copy, track=track)
+
+
+def _remote_endpoints(socket):
+    """The socket's endpoints other than ipc:// and inproc://."""
+    return [e for e in getattr(socket, "_endpoints", ())
+            if not e.startswith(("ipc://", "inproc://"))]
+
+
+def _send_shm(socket, array, flags, shm_module):
+    """Send only a descriptor; copy into a pooled segment first if need be."""
+    described = shm_module.describe(array)
+    if described is None:
+        array = shm_module.copy_to_shm(array, _order(array))
+        described = shm_module.describe(array)
+    segment, descriptor = described
+    try:
+        socket.send_multipart([array_header(array, descriptor), b""], flags=flags)
+    except BaseException:
+        shm_module.unsend(segment, descriptor)
+        raise
 
 
 def _check_depth(descr):
@@ -103,6 +149,12 @@ def _descr_from_json(descr):
 def parse_array_header(header):
     """Validate a header frame; return (dtype, shape, order, nbytes) or raise ValueError
     (TypeError for object dtypes)."""
+    return _parse_header(header)[:4]
+
+
+def _parse_header(header):
+    """parse_array_header plus the raw shared-memory descriptor (None for inline
+    data; zmqipc.shm.parse_descriptor validates it)."""
     try:
         meta = json.loads(bytes(header).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:
@@ -113,6 +165,7 @@ def parse_array_header(header):
         shape = tuple(meta["shape"])
         order = meta["order"]
         nbytes = meta["nbytes"]
+        shm = meta.get("shm")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
         raise ValueError("malformed array header: %s" % e) from None   # (RecursionError: deep JSON)
     if dtype.hasobject:
@@ -123,7 +176,7 @@ def parse_array_header(header):
     if type(nbytes) is not int or nbytes != math.prod(shape) * dtype.itemsize:
         raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
                          % (nbytes, dtype, shape))
-    return dtype, shape, order, nbytes
+    return dtype, shape, order, nbytes, shm
 
 
 def _dataless_items(dtype):
@@ -145,12 +198,19 @@ def _check_limits(dtype, shape):
 
 def _recv_checked(socket, flags):
     """Receive one whole array message, so a bad one never leaves frames behind, and
-    validate it: return (dtype, shape, order, data Frame)."""
+    validate it: return (dtype, shape, order, data), data being the data Frame or,
+    for a shared-memory message, the ndarray on the shared memory."""
     parts = socket.recv_multipart(flags=flags, copy=False)
     if len(parts) != 2:
         raise ValueError("an array message has 2 frames (header, data), got %d" % len(parts))
     header, data = parts
-    dtype, shape, order, nbytes = parse_array_header(header)
+    dtype, shape, order, nbytes, shm = _parse_header(header)
+    if shm is not None:
+        if len(data):
+            raise ValueError("a shared-memory array message has an empty data frame, got %d "
+                             "bytes" % len(data))
+        from zmqipc import shm as shm_module
+        return dtype, shape, order, shm_module.attach(shm, nbytes, shape, dtype, order)
     if len(data) != nbytes:
         raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
     return dtype, shape, order, data
@@ -160,6 +220,8 @@ def recv_array(socket, flags=0, copy=False):
     """Receive an array. With copy=False (default) the array views the message
     memory and keeps it alive; small or misaligned data is copied."""
     dtype, shape, order, data = _recv_checked(socket, flags)
+    if isinstance(data, np.ndarray):   # shared memory
+        return data.copy(order="K") if copy else data
     array = np.ndarray(shape, dtype=dtype, buffer=data if len(data) else None, order=order)
     if copy or not array.flags.aligned:
         array = array.copy(order="K")
@@ -179,6 +241,6 @@ def recv_array_into(socket, out, flags=0):
         raise ValueError("received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape))
     if out.ndim > 1 and order != _order(out) and not (out.flags.c_contiguous and out.flags.f_contiguous):
         raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
-    if len(data):   # one copy, from the message memory straight into out
+    if len(data):   # one copy, from the message (or shared) memory straight into out
         _byte_view(out)[:] = np.frombuffer(data, dtype=np.uint8)
     return out

@@ -43,6 +43,7 @@ class Socket(_zmq.Socket):
     """
 
     _monitor_socket = None
+    _endpoints = ()   # every endpoint bound or connected (send_array(shm=True) checks them)
 
     def __init__(self, context=None, socket_type=-1, copy_threshold=None, **kwargs):
         if copy_threshold is not None:
@@ -155,22 +156,29 @@ class Socket(_zmq.Socket):
             addr = self.get(SocketOption.LAST_ENDPOINT).decode("utf-8")
         except (ZMQError, UnicodeDecodeError):
             pass
+        self._note_endpoint(addr)
         return _EndpointContext(self, "bind", addr)
 
     def connect(self, addr):
         """Connect to ``addr``; usable as a context manager to disconnect on exit."""
         super().connect(addr)
+        self._note_endpoint(addr)
         return _EndpointContext(self, "connect", addr)
+
+    def _note_endpoint(self, addr):
+        self._endpoints += (addr if isinstance(addr, str) else addr.decode("utf-8", "replace"),)
 
     def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
         """Bind to a random port of ``addr`` (e.g. "tcp://127.0.0.1") and return it."""
         if (min_port, max_port) == (49152, 65536):
             super().bind("%s:*" % addr)
+            self._note_endpoint(addr)
             return int(self.get(SocketOption.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
         for _ in range(max_tries):
             port = random.randrange(min_port, max_port)
             try:
                 super().bind("%s:%d" % (addr, port))
+                self._note_endpoint(addr)
             except ZMQError as e:
                 if e.errno in (EADDRINUSE, errno.EACCES):
                     continue
@@ -227,9 +235,11 @@ class Socket(_zmq.Socket):
 
     # --- arrays (see zmqipc.arrays for the wire format) ---------------------------
 
-    def send_array(self, array, flags=0, copy=True, track=False):
-        """Send a NumPy array as [header, data]; ``copy=False`` sends without copying."""
-        return arrays.send_array(self, array, flags=flags, copy=copy, track=track)
+    def send_array(self, array, flags=0, copy=True, track=False, shm=None):
+        """Send a NumPy array as [header, data]; ``copy=False`` sends without copying.
+        Arrays in zmqipc.shm memory travel as a descriptor over ipc/inproc;
+        ``shm=True`` puts any array there first (see zmqipc.arrays.send_array)."""
+        return arrays.send_array(self, array, flags=flags, copy=copy, track=track, shm=shm)
 
     def recv_array(self, flags=0, copy=False):
         """Receive an array sent by send_array; by default it views the message memory."""

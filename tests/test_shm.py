@@ -1,0 +1,490 @@
+"""zmqipc.shm: arrays in shared memory, sent as descriptors (design: docs/shm.md)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import zmqipc as zmq
+from zmqipc import shm
+
+from conftest import connected_pair, guard
+
+posix_only = pytest.mark.skipif(sys.platform == "win32",
+                                reason="needs POSIX shm names, fork and signals (SIGKILL)")
+linux_only = pytest.mark.skipif(not os.path.isdir("/dev/shm"),
+                                reason="inspects /dev/shm, where Linux keeps POSIX shm segments")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def address(array):
+    return array.__array_interface__["data"][0]
+
+
+def stems_of_pid(pid):
+    """Segments in /dev/shm created by process ``pid``."""
+    return [n for n in os.listdir("/dev/shm") if shm._STEM.match(n)
+            and shm._owner_key(n) & 0xFFFFFFFF == pid]
+
+
+@pytest.fixture
+def ipair(ctx, inproc_endpoint):
+    return connected_pair(ctx, inproc_endpoint)
+
+
+@pytest.fixture
+def restore_settings():
+    saved = shm.configure()
+    yield
+    shm.configure(**saved)
+
+
+def child(script, *args):
+    """Run a Python child (the installed zmqipc) with its stdout piped."""
+    code = "import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n" + \
+        textwrap.dedent(script)
+    return subprocess.Popen([sys.executable, "-c", code] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.__file__))
+
+
+# --- API and wire format -----------------------------------------------------------
+
+def test_empty_zeros_empty_like():
+    a = shm.empty((3, 4), dtype="f4")
+    assert a.shape == (3, 4) and a.dtype == np.float32 and shm.is_shm(a)
+    z = shm.zeros((5,), dtype=[("x", "i4"), ("y", "f8", (2,))])
+    assert shm.is_shm(z) and not z.tobytes().strip(b"\0")
+    f = shm.empty_like(np.zeros((4, 6), order="F"))
+    assert f.flags.f_contiguous and not f.flags.c_contiguous and shm.is_shm(f)
+    assert shm.is_shm(a[1:, ::2]) and not shm.is_shm(np.zeros(3))
+    with pytest.raises(TypeError):
+        shm.empty(3, dtype=object)
+
+
+def test_descriptor_only_same_memory_inproc(ipair):
+    server, client = ipair
+    a = shm.empty((256, 1024), dtype="f8")
+    a[...] = np.arange(a.size).reshape(a.shape)
+    client.send_array(a)
+    b = server.recv_array()
+    assert address(b) == address(a) and np.array_equal(a, b) and b.flags.writeable
+    header, data = _raw(client, server, lambda: client.send_array(a))
+    meta = json.loads(header)
+    assert len(data) == 0 and meta["shm"]["v"] == 1 and meta["nbytes"] == a.nbytes
+
+
+def _raw(client, server, send):
+    send()
+    return server.recv_multipart()
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(100_000, dtype=np.int64),
+    np.asfortranarray(np.arange(60_000, dtype="f4").reshape(200, 300)),
+    np.arange(200_000, dtype="u2")[::3],                       # not contiguous
+    np.zeros(40_000, dtype=[("a", "<i2"), ("b", ">f8", (3,))]),
+], ids=["int64", "fortran", "strided", "structured"])
+def test_shm_true_copies_ordinary_arrays(ipair, array):
+    server, client = ipair
+    client.send_array(array, shm=True)
+    got = server.recv_array()
+    assert shm.is_shm(got) and got.dtype == array.dtype and got.shape == array.shape
+    assert np.array_equal(got, array)
+    if array.ndim > 1:
+        assert got.flags.f_contiguous
+
+
+def test_copy_and_recv_into(ipair):
+    server, client = ipair
+    a = shm.empty(1000, dtype="i4")
+    a[:] = 7
+    client.send_array(a)
+    private = server.recv_array(copy=True)
+    assert not shm.is_shm(private) and np.array_equal(private, a)
+    client.send_array(a)
+    out = np.empty(1000, dtype="i4")
+    server.recv_array_into(out)
+    assert np.array_equal(out, a)
+
+
+def test_inline_messages_unchanged(ipair):
+    server, client = ipair
+    client.send_array(np.arange(10))
+    meta = json.loads(server.recv_multipart()[0])
+    assert "shm" not in meta
+    client.send_array(np.arange(10))
+    got = server.recv_array()
+    assert not shm.is_shm(got) and list(got) == list(range(10))
+
+
+def test_empty_shm_array_goes_inline(ipair):
+    server, client = ipair
+    client.send_array(shm.empty((0, 3)))
+    assert server.recv_array().shape == (0, 3)
+
+
+def test_tcp_refuses_shm_true_and_sends_shm_arrays_inline(ctx):
+    server, client = connected_pair(ctx, "tcp://127.0.0.1:*")
+    a = shm.empty(50_000)
+    a[:] = 1.5
+    with pytest.raises(ValueError, match="another machine"):
+        client.send_array(np.zeros(10), shm=True)
+    client.send_array(a)                       # default: inline over tcp
+    got = server.recv_array()
+    assert not shm.is_shm(got) and np.array_equal(got, a)
+    client.send_array(a, shm="force")          # the override: same host here
+    assert shm.is_shm(server.recv_array())
+    client.send_array(np.ones(5), shm=False)
+    assert not shm.is_shm(server.recv_array())
+
+
+def test_pyzmq_peer_sees_descriptor_frames(ipc_endpoint):
+    """A peer that cannot map (pyzmq) receives a header and an empty frame: not data."""
+    pyzmq = pytest.importorskip("zmq")
+    pctx = pyzmq.Context()
+    receiver = pctx.socket(pyzmq.PULL)
+    receiver.rcvtimeo = 10_000
+    receiver.bind(ipc_endpoint)
+    ctx = zmq.Context()
+    sender = ctx.socket(zmq.PUSH)
+    sender.linger = 0
+    sender.connect(ipc_endpoint)
+    try:
+        sender.send_array(np.arange(1000.0), shm=True)
+        header, data = receiver.recv_multipart()
+        assert data == b"" and "shm" in json.loads(header)
+    finally:
+        sender.close()
+        ctx.term()
+        receiver.close(linger=0)
+        pctx.term()
+
+
+# --- lifetime --------------------------------------------------------------------
+
+def test_slot_not_reused_while_a_view_lives(ipair):
+    server, client = ipair
+    a = shm.empty(100_000, dtype="i8")
+    a[:] = 42
+    client.send_array(a)
+    view = server.recv_array()[10:20]          # only a derived view survives
+    held = address(view) - 80
+    del a
+    others = []
+    for value in range(8):                      # same size class, many allocations
+        b = shm.empty(100_000, dtype="i8")
+        b[:] = value
+        assert address(b) != held
+        others.append(b)
+    assert (view == 42).all()
+    del others, b
+    del view                                    # last holder gone: memory reusable
+    again = [shm.empty(100_000, dtype="i8") for _ in range(10)]
+    assert held in [address(x) for x in again]
+
+
+def test_unclaimed_descriptor_keeps_memory_until_received(ipair):
+    server, client = ipair
+    client.send_array(np.full(100_000, 3.0), shm=True)   # the sender keeps no view
+    for _ in range(5):                                   # same size class, still queued
+        client.send_array(np.full(100_000, 9.0), shm=True)
+    assert (server.recv_array() == 3.0).all()
+    for _ in range(5):
+        assert (server.recv_array() == 9.0).all()
+
+
+def test_expired_descriptor_is_refused_not_rewritten(ipair, restore_settings):
+    server, client = ipair
+    shm.configure(lease_s=0)                    # unclaimed descriptors expire at once
+    client.send_array(np.full(100_000, 1.0), shm=True)
+    client.send_array(np.full(100_000, 2.0), shm=True)   # reuses the same segment
+    with pytest.raises(ValueError, match="expired"):
+        server.recv_array()
+    assert (server.recv_array() == 2.0).all()
+
+
+def test_pool_reuses_segments(ipair):
+    server, client = ipair
+    data = np.arange(1 << 18, dtype="f8")
+    for _ in range(3):
+        client.send_array(data, shm=True)
+        del _
+        server.recv_array()
+    before = set(shm.segments())
+    for _ in range(20):
+        client.send_array(data, shm=True)
+        got = server.recv_array()
+        assert np.array_equal(got, data)
+        del got
+    assert set(shm.segments()) == before
+
+
+def test_threads(ctx):
+    errors = []
+
+    def worker(n):
+        server, client = connected_pair(ctx, "inproc://shm-thread-%d" % n)
+        try:
+            for i in range(50):
+                a = shm.empty(20_000 + n, dtype="i4")
+                a[:] = n * 1000 + i
+                client.send_array(a)
+                del a
+                b = server.recv_array()
+                if not (b == n * 1000 + i).all():
+                    errors.append((n, i))
+                client.send_array(np.full(30_000, i, dtype="i2"), shm=True)
+                if not (server.recv_array() == i).all():
+                    errors.append((n, i, "copy"))
+        except Exception as e:   # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# --- other processes --------------------------------------------------------------
+
+SENDER = """
+    url, n = sys.argv[1], int(sys.argv[2])
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PUSH)
+    s.connect(url)
+    for i in range(n):
+        a = shm.empty(300_000, dtype="i8")
+        a[:] = i
+        s.send_array(a)
+        del a
+        s.send_array(np.full(200_000, -i, dtype="i4"), shm=True)
+    print("sent", flush=True)
+    sys.stdin.readline()
+    s.close()
+    ctx.term()
+"""
+
+
+@posix_only
+@linux_only
+def test_receiver_reads_after_sender_exits(ctx, ipc_endpoint):
+    pull = guard(ctx.socket(zmq.PULL))[0]
+    pull.bind(ipc_endpoint)
+    p = child(SENDER, ipc_endpoint, 3)
+    assert p.stdout.readline().strip() == "sent"
+    p.communicate("go\n", timeout=60)
+    assert p.returncode == 0
+    got = [pull.recv_array() for _ in range(6)]
+    for i in range(3):
+        assert (got[2 * i] == i).all() and (got[2 * i + 1] == -i).all()
+    assert stems_of_pid(p.pid)                     # kept for us while we hold them
+    del got
+    shm.cleanup()
+    assert stems_of_pid(p.pid) == []
+
+
+RECEIVER_HOLDS = """
+    url = sys.argv[1]
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PULL)
+    s.connect(url)
+    held = [s.recv_array() for _ in range(4)]
+    assert all((h == i).all() for i, h in enumerate(held))
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@posix_only
+@linux_only
+def test_sigkill_receiver_frees_its_references(ctx, ipc_endpoint):
+    push = guard(ctx.socket(zmq.PUSH))[0]
+    push.bind(ipc_endpoint)
+    p = child(RECEIVER_HOLDS, ipc_endpoint)
+    sent = []
+    for i in range(4):
+        a = shm.empty(150_000, dtype="i2")
+        a[:] = i
+        push.send_array(a)
+        sent.append(shm._buffer_of(a).segment)
+        del a
+    assert p.stdout.readline().strip() == "holding"
+    assert all(seg.live_holders() == 1 for seg in sent)     # the receiver's slots
+    p.kill()
+    p.wait()
+    assert all(seg.live_holders() == 0 for seg in sent)     # reclaimed: it is dead
+    assert all(seg.recycle(0) for seg in sent)
+
+
+SENDER_LOOP = """
+    url = sys.argv[1]
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PUSH)
+    s.sndhwm = 4
+    s.connect(url)
+    print("started", flush=True)
+    i = 0
+    while True:
+        s.send_array(np.full(100_000 + 5_000 * (i % 7), i, dtype="i8"), shm=True)
+        i += 1
+"""
+
+RECEIVER_LOOP = """
+    url = sys.argv[1]
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PULL)
+    s.rcvhwm = 4
+    s.bind(url)
+    print("started", flush=True)
+    held = []
+    while True:
+        held.append(s.recv_array())
+        held = held[-3:]
+"""
+
+
+@posix_only
+@linux_only
+def test_sigkill_sender_then_cleanup(ctx, ipc_endpoint):
+    pull = guard(ctx.socket(zmq.PULL))[0]
+    pull.rcvhwm = 4
+    pull.bind(ipc_endpoint)
+    p = child(SENDER_LOOP, ipc_endpoint)
+    assert p.stdout.readline().strip() == "started"
+    kept = [pull.recv_array() for _ in range(30)]
+    p.kill()
+    p.wait()
+    assert (kept[-1] == kept[-1][0]).all()           # still readable after the kill
+    while True:                                     # drain what was in flight
+        try:
+            kept.append(pull.recv_array(flags=zmq.NOBLOCK))
+        except zmq.Again:
+            break
+        except ValueError:
+            pass
+    shm.cleanup()
+    assert stems_of_pid(p.pid)                      # we still hold some: kept
+    del kept
+    shm.cleanup()
+    assert stems_of_pid(p.pid) == []
+
+
+@posix_only
+@linux_only
+def test_sigkill_both_then_cleanup(ipc_dir):
+    url = "ipc://%s/both" % ipc_dir
+    receiver = child(RECEIVER_LOOP, url)
+    assert receiver.stdout.readline().strip() == "started"
+    sender = child(SENDER_LOOP, url)
+    assert sender.stdout.readline().strip() == "started"
+    import time
+    time.sleep(0.3)                                 # let them exchange some messages
+    sender.kill()
+    receiver.kill()
+    sender.wait()
+    receiver.wait()
+    assert stems_of_pid(sender.pid)                 # left behind by the crash...
+    shm.cleanup()
+    assert stems_of_pid(sender.pid) == [] and stems_of_pid(receiver.pid) == []
+
+
+@posix_only
+@linux_only
+def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
+    a = shm.empty(1000)
+    mine = shm._stem_of(shm._buffer_of(a).segment)
+    # A segment killed during creation: our name scheme, a dead pid, no header.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    key = int(dead)
+    stem = "zq" + shm._b32(key, 7) + shm._b32(0, 7) + shm._b32(12345, 14)
+    path = "/dev/shm/" + stem
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    os.close(fd)
+    removed = shm.cleanup()
+    assert stem in removed and not os.path.exists(path)
+    assert mine not in removed and os.path.exists("/dev/shm/" + mine)
+
+
+# --- fork and spawn ----------------------------------------------------------------
+
+@posix_only
+@needs_fork
+def test_fork_child_keeps_inherited_array_alive():
+    a = shm.empty(200_000, dtype="i4")
+    a[:] = 5
+    where = address(a)
+    r, w = os.pipe()
+    r2, w2 = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # child: wait until the parent dropped its array, then read ours
+        try:
+            os.read(r, 1)
+            ok = (a == 5).all()
+            os.write(w2, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    del a
+    crowd = [shm.empty(200_000, dtype="i4") for _ in range(6)]
+    for c in crowd:
+        c[:] = -1
+    assert where not in [address(c) for c in crowd]   # the child still holds it
+    os.write(w, b"x")
+    assert os.read(r2, 1) == b"1"
+    os.waitpid(pid, 0)
+    del crowd, c
+    again = [shm.empty(200_000, dtype="i4") for _ in range(8)]   # child dead: reclaimed
+    assert where in [address(x) for x in again]
+
+
+SPAWNED = """
+    import multiprocessing as mp
+
+    def serve(url):
+        import numpy as np, zmqipc as zmq
+        ctx = zmq.Context()
+        s = ctx.socket(zmq.REP)
+        s.bind(url)
+        got = s.recv_array()
+        got *= 2                                  # writes the shared memory in place
+        s.send_array(got)
+        s.close()
+        ctx.term()
+
+    if __name__ == "__main__":
+        url = sys.argv[1]
+        p = mp.get_context("spawn").Process(target=serve, args=(url,))
+        p.start()
+        ctx = zmq.Context()
+        s = ctx.socket(zmq.REQ)
+        s.rcvtimeo = 30000
+        s.connect(url)
+        a = shm.empty(100_000, dtype="f8")
+        a[:] = 1.5
+        s.send_array(a)
+        back = s.recv_array()
+        p.join(30)
+        print("ok" if back.__array_interface__["data"][0] == a.__array_interface__["data"][0]
+              and (a == 3.0).all() else "bad", flush=True)
+        s.close()
+        ctx.term()
+"""
+
+
+@posix_only
+def test_spawn_round_trip(ipc_dir, tmp_path):
+    script = tmp_path / "spawned.py"
+    script.write_text("import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n"
+                      + textwrap.dedent(SPAWNED))
+    out = subprocess.run([sys.executable, str(script), "ipc://%s/sp" % ipc_dir],
+                         capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert out.stdout.strip() == "ok", out.stderr
