@@ -38,6 +38,14 @@ def ipair(ctx, inproc_endpoint):
     return connected_pair(ctx, inproc_endpoint)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def collect_at_exit():
+    """Descriptors these tests leave unclaimed (pyzmq peers, expiry tests) would keep
+    their segments for lease_s after this process exits: let exit collect them."""
+    yield
+    shm.configure(lease_s=0)
+
+
 @pytest.fixture
 def restore_settings():
     saved = shm.configure()
