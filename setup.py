@@ -71,6 +71,9 @@ class BuildExt(build_ext):
         marker = fetch.prepare_source()
         objects = self.compile_libzmq()
         ext.extra_objects = objects + list(ext.extra_objects or [])
+        # build_ext relinks only when a dependency is newer: make a recompiled
+        # libzmq object (e.g. after a patch change) one.
+        ext.depends = list(ext.depends or []) + objects
         super().build_extension(ext)
         self.write_build_info(ext, marker)
 
