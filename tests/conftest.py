@@ -93,10 +93,10 @@ def inproc_endpoint():
     return "inproc://t-%d-%d" % (os.getpid(), next(_counter))
 
 
-def guard(*sockets, ms=GUARD_MS):
-    """Give sockets linger=0 and send/recv timeouts so a bug fails instead of hangs."""
+def guard(*sockets, ms=GUARD_MS, linger=0):
+    """Give sockets ``linger`` and send/recv timeouts so a bug fails instead of hangs."""
     for s in sockets:
-        s.linger = 0
+        s.linger = linger
         s.rcvtimeo = ms
         s.sndtimeo = ms
     return sockets
@@ -110,6 +110,14 @@ def connected_pair(ctx, endpoint, types=(zmq.PAIR, zmq.PAIR)):
     server.bind(endpoint)
     client.connect(server.last_endpoint.decode())
     return server, client
+
+
+def endpoint_for(transport, ipc_dir):
+    """A fresh endpoint on ``transport``: "ipc" (in ``ipc_dir``), "tcp" (a random
+    loopback port) or "inproc"."""
+    n = next(_counter)
+    return {"ipc": "ipc://%s/s%d" % (ipc_dir, n), "tcp": "tcp://127.0.0.1:*",
+            "inproc": "inproc://t-%d-%d" % (os.getpid(), n)}[transport]
 
 
 @pytest.fixture(params=["ipc", "tcp", "inproc"])

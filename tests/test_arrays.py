@@ -13,36 +13,17 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
+from conftest import GUARD_MS, connected_pair, endpoint_for
 from zmqipc import arrays
 
 TRANSPORTS = ["ipc", "tcp", "inproc"]
-GUARD_MS = 10_000     # a hang guard (lost message -> zmq.Again), not a performance limit
 
 
 # --- fixtures and helpers ------------------------------------------------------------
 
-_counter = iter(range(10**9))
-
-
-def endpoint(transport, ipc_dir):
-    n = next(_counter)
-    if transport == "ipc":
-        return "ipc://%s/s%d" % (ipc_dir, n)
-    if transport == "inproc":
-        return "inproc://arrays-%d" % n
-    return "tcp://127.0.0.1:*"
-
-
 def make_pair(ctx, transport, ipc_dir, kind=(zmq.PAIR, zmq.PAIR)):
     """(sender, receiver), connected, with hang guards."""
-    receiver = ctx.socket(kind[1])
-    sender = ctx.socket(kind[0])
-    for s in (sender, receiver):
-        s.linger = 0
-        s.rcvtimeo = GUARD_MS
-        s.sndtimeo = GUARD_MS
-    receiver.bind(endpoint(transport, ipc_dir))
-    sender.connect(receiver.get(zmq.LAST_ENDPOINT).decode())
+    receiver, sender = connected_pair(ctx, endpoint_for(transport, ipc_dir), (kind[1], kind[0]))
     return sender, receiver
 
 

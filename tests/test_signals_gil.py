@@ -237,24 +237,39 @@ def test_blocked_send_releases_gil(ctx, ipc_endpoint):
 
 
 def test_send_large_copy_releases_gil(pair):
-    """Even a plain large send runs concurrently with Python threads."""
+    """A plain (copying) large send lets other threads run while libzmq copies.
+
+    With a huge switch interval the interpreter never takes the GIL from the main
+    thread, so the counting thread (which gives the GIL back after each step)
+    advances only when the main thread gives the GIL up itself: here, only inside
+    send(). A send that held the GIL would leave the count unchanged every time."""
     a, b = pair
-    data = os.urandom(8 * 1024 * 1024)
-    done = threading.Event()
+    data = bytes(8 * 1024 * 1024)
+    count = [0]
+    stop = threading.Event()
 
-    def receiver():
-        assert b.recv() == data
-        done.set()
+    def count_steps():
+        while not stop.is_set():
+            count[0] += 1
+            time.sleep(0)      # hand the GIL back at once
 
-    t = in_thread(receiver)
-    for _ in range(3):
-        a.send(data)
-        done.wait()
-        done.clear()
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    t = in_thread(count_steps)
+    try:
+        advanced = False
+        for _ in range(20):      # each send gives the counter one chance
+            before = count[0]
+            a.send(data)
+            advanced = count[0] > before
+            assert b.recv() == data
+            if advanced:
+                break
+    finally:
+        stop.set()
+        sys.setswitchinterval(old_interval)
         t.join()
-        t = in_thread(receiver)
-    a.send(data)
-    t.join()
+    assert advanced
 
 
 # --- Ctrl-C ---------------------------------------------------------------------------------

@@ -35,14 +35,20 @@ cdef class MessageTracker:
 
     def wait(self, timeout=-1):
         """Block until ``done``; raise NotDone if ``timeout`` seconds (float) pass first.
-        A negative timeout waits forever."""
+        A negative timeout waits forever. Sleeps until libzmq releases a buffer
+        (a ReleaseWatcher), with the GIL released."""
+        if self.done:
+            return
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
-        pause = 5e-5
-        while not self.done:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise _error.NotDone()
-            time.sleep(pause)   # releases the GIL; libzmq's threads keep releasing
-            pause = min(pause * 2, 0.01)
+        with release_watcher() as watcher:
+            while True:
+                watcher.arm()
+                if self.done:
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise _error.NotDone()
+                select.select([watcher], [], [], remaining)
 
     def __repr__(self):
         return "<MessageTracker pending=%d>" % self.pending
@@ -117,22 +123,109 @@ def release_pending():
     drain_releases()
 
 
+# --- the scheduled drain ------------------------------------------------------------------
+
 cdef int _pending_drain(void *arg) noexcept:
+    zmqipc_release_drain_started()   # releases from here on schedule again
     drain_releases()
     return 0
 
 
-cdef void _schedule_drain() noexcept nogil:
+cdef int _failing_schedules = 0   # test hook: see _fail_next_drain_schedules
+
+
+cdef int _schedule_drain() noexcept nogil:
     # Runs on libzmq's thread: no GIL. The interpreter runs the drain soon on the
     # main thread, so memory comes back even if the program stops calling us.
-    Py_AddPendingCall(_pending_drain, NULL)
+    # Fails (-1) when the interpreter's pending-call queue is full.
+    global _failing_schedules
+    if _failing_schedules > 0:
+        _failing_schedules -= 1
+        return -1
+    return Py_AddPendingCall(_pending_drain, NULL)
 
 
-zmqipc_release_set_wakeup(_schedule_drain)
+zmqipc_release_set_scheduler(_schedule_drain)
 
 
-def _stop_wakeups():
+def _fail_next_drain_schedules(int count):
+    """For tests only: the next ``count`` drain requests fail as if the
+    interpreter's pending-call queue were full."""
+    global _failing_schedules
+    _failing_schedules = count
+
+
+def _stop_scheduling():
     # At interpreter exit, stop scheduling pending calls from libzmq threads.
-    zmqipc_release_set_wakeup(NULL)
+    zmqipc_release_set_scheduler(NULL)
 
-atexit.register(_stop_wakeups)
+atexit.register(_stop_scheduling)
+
+
+# --- waking listeners ----------------------------------------------------------------------
+
+cdef list _idle_watchers = []
+
+
+cdef class ReleaseWatcher:
+    """A socket that becomes readable when libzmq gives zero-copy buffers back.
+
+    Any number of watchers may wait at once (threads with select/poll, event loops
+    with add_reader). Use it without losing a wake-up:
+
+        watcher.arm()              # 1. the next release will wake this watcher
+        if condition():            # 2. check (tracker.done drains the queue first)
+            ...
+        else: wait until watcher.fileno() is readable, then go back to 1.
+
+    Get one from release_watcher(); close() gives it back to the pool (its socket
+    stays open for the life of the process, as libzmq's threads may write to it).
+    """
+    cdef object _reader
+    cdef int _slot
+    cdef bint _in_use
+
+    def fileno(self):
+        """The socket to wait on for readability."""
+        return self._reader.fileno()
+
+    def arm(self):
+        """Forget earlier wake-ups and wake on the next release."""
+        try:
+            while self._reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        zmqipc_release_arm(self._slot)
+
+    def close(self):
+        """Give the watcher back to the pool."""
+        if self._in_use:
+            self._in_use = False
+            _idle_watchers.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def release_watcher():
+    """A ReleaseWatcher (see there) from a pool of at most 64."""
+    cdef ReleaseWatcher watcher
+    if _idle_watchers:
+        watcher = _idle_watchers.pop()
+    else:
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        watcher = ReleaseWatcher.__new__(ReleaseWatcher)
+        watcher._slot = zmqipc_release_watch(writer.fileno())
+        if watcher._slot < 0:
+            raise RuntimeError("more than 64 release watchers in use")
+        writer.detach()          # libzmq's threads own this end from now on
+        Py_INCREF(reader)        # and may write to it until the process ends
+        watcher._reader = reader
+    watcher._in_use = True
+    return watcher

@@ -31,6 +31,8 @@ from zmqipc.includes.shm cimport *
 
 import atexit
 import os
+import select
+import socket
 import time
 import weakref
 
@@ -42,7 +44,7 @@ __all__ = [
     "strerror", "last_errno", "libzmq_errnos", "zmq_version_info", "has",
     "poll", "proxy", "proxy_steerable",
     "curve_keypair", "curve_public", "z85_encode", "z85_decode",
-    "COPY_THRESHOLD", "release_pending",
+    "COPY_THRESHOLD", "release_pending", "ReleaseWatcher", "release_watcher",
     "ShmSegment", "ShmBuffer", "shm_self_key", "shm_key_alive",
     "SHM_HEADER_SIZE", "SHM_EFOREIGN", "SHM_EFORMAT", "SHM_EFULL", "SHM_ESTALE",
 ]

@@ -1,4 +1,5 @@
 # Raw declarations from csrc/release_queue.h (the zero-copy release queue).
+from libc.stdint cimport intptr_t
 
 cdef extern from "release_queue.h" nogil:
     ctypedef struct zmqipc_release_node:
@@ -7,5 +8,8 @@ cdef extern from "release_queue.h" nogil:
 
     void zmqipc_release_cb(void *data, void *hint)
     zmqipc_release_node *zmqipc_release_take_all()
-    ctypedef void (*zmqipc_wakeup_fn)() noexcept nogil
-    void zmqipc_release_set_wakeup(zmqipc_wakeup_fn fn)
+    void zmqipc_release_drain_started()
+    ctypedef int (*zmqipc_schedule_fn)() noexcept nogil
+    void zmqipc_release_set_scheduler(zmqipc_schedule_fn fn)
+    int zmqipc_release_watch(intptr_t socket_fd)
+    void zmqipc_release_arm(int slot)
