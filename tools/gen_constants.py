@@ -225,21 +225,22 @@ class Errno(IntEnum):
     for enum, base, doc in ENUMS:
         out.append("\n\nclass %s(%s):\n    \"\"\"%s\"\"\"\n\n" % (enum, base, doc))
         if enum == "SocketOption":
-            out.append('''    value_type: OptionType
-
-    def __new__(cls, value: int, value_type: OptionType = OptionType.INT) -> "SocketOption":
-        member = int.__new__(cls, value)
-        member._value_ = value
-        member.value_type = value_type
-        return member
+            out.append('''    @property
+    def value_type(self) -> OptionType:
+        """What this option's value is."""
+        return _OPTION_TYPES.get(self._value_, OptionType.INT)
 
 ''')
         for member, value, alias, flat_name in members[enum]:
             literal = hex(value) if base == "IntFlag" and value > 9 else str(value)
-            if enum == "SocketOption" and types.get(member, "int") != "int":
-                literal += ", OptionType.%s" % types[member].upper()
             out.append("    %s = %s%s\n" % (member, literal, "  # = %s" % alias if alias else ""))
             flat[flat_name] = "%s.%s" % (enum, member)
+        if enum == "SocketOption":
+            out.append("\n\n_OPTION_TYPES = {  # options whose value is not a C int\n")
+            for member, value, alias, _ in members[enum]:
+                if types.get(member, "int") != "int" and not alias:
+                    out.append("    %d: OptionType.%s,  # %s\n" % (value, types[member].upper(), member))
+            out.append("}\n")
     for name in errnos:
         flat.setdefault(name, "Errno.%s" % name)
     out.append("\n\n# Flat names, as pyzmq has them; each is its enum member.\n")

@@ -2,9 +2,11 @@
 
 cdef bint _interpreter_exiting = False
 
+
 def _mark_exiting():
     global _interpreter_exiting
     _interpreter_exiting = True
+
 
 atexit.register(_mark_exiting)
 

@@ -47,6 +47,7 @@ def libzmq_errnos():
 # (bind/connect/unbind/disconnect), as if the signal had interrupted libzmq.
 cdef int _simulated_interrupt = 0
 
+
 def _simulate_interrupt(int signum):
     """For tests only: the next endpoint call raises ``signum`` and fails with EINTR
     instead of calling libzmq. On Linux such calls are only interrupted by a signal

@@ -129,4 +129,3 @@ cdef class Frame:
     def __repr__(self):
         n = zmq_msg_size(&self.msg)
         return "<zmqipc.Frame(%d bytes%s)>" % (n, ", more" if self.more else "")
-

@@ -27,7 +27,8 @@ def poll(sockets, timeout=-1):
             else:
                 fd = obj if isinstance(obj, int) else getattr(obj, "fileno", None)
                 if fd is None:
-                    raise TypeError("cannot poll %r: not a Socket, fd or object with fileno()" % (obj,))
+                    raise TypeError("cannot poll %r: not a Socket, fd or object with fileno()"
+                                    % (obj,))
                 items[i].fd = fd if isinstance(fd, int) else fd()
         while rc < 0:
             with nogil:

@@ -18,6 +18,7 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
         control_handle = control._usable_handle()
     while rc < 0:
         with nogil:
-            rc = zmq_proxy_steerable(frontend.handle, backend.handle, capture_handle, control_handle)
+            rc = zmq_proxy_steerable(frontend.handle, backend.handle, capture_handle,
+                                     control_handle)
         if rc < 0:
             retry_or_raise()

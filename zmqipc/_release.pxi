@@ -159,6 +159,7 @@ def _stop_scheduling():
     # At interpreter exit, stop scheduling pending calls from libzmq threads.
     zmqipc_release_set_scheduler(NULL)
 
+
 atexit.register(_stop_scheduling)
 
 

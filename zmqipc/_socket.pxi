@@ -12,7 +12,7 @@ cdef class Socket:
         context._check_open()
         if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
             raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
-                                 "built without the draft API" % socket_type)
+                        "built without the draft API" % socket_type)
         self.handle = zmq_socket(context.handle, socket_type)
         if self.handle == NULL:
             raise_errno(zmq_errno(), "socket_type=%d" % socket_type)
@@ -116,7 +116,8 @@ cdef class Socket:
             check_rc(zmq_setsockopt(self.handle, option, &int64_value, sizeof(int64_t)))
             return
         if not -2147483648 <= int64_value <= 2147483647:   # never truncate silently
-            raise OverflowError("option %d takes a C int, %d is out of range" % (option, int64_value))
+            raise OverflowError("option %d takes a C int, %d is out of range"
+                                % (option, int64_value))
         int_value = <int>int64_value
         check_rc(zmq_setsockopt(self.handle, option, &int_value, sizeof(int)))
 

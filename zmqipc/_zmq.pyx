@@ -77,9 +77,11 @@ def has(capability):
 
 cdef int _fork_generation = 0
 
+
 def _after_fork_in_child():
     global _fork_generation
     _fork_generation += 1
+
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

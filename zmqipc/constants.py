@@ -107,37 +107,34 @@ class SocketType(IntEnum):
 class SocketOption(IntEnum):
     """Socket options; each member's value_type says what it takes."""
 
-    value_type: OptionType
+    @property
+    def value_type(self) -> OptionType:
+        """What this option's value is."""
+        return _OPTION_TYPES.get(self._value_, OptionType.INT)
 
-    def __new__(cls, value: int, value_type: OptionType = OptionType.INT) -> "SocketOption":
-        member = int.__new__(cls, value)
-        member._value_ = value
-        member.value_type = value_type
-        return member
-
-    AFFINITY = 4, OptionType.INT64
-    ROUTING_ID = 5, OptionType.BYTES
-    SUBSCRIBE = 6, OptionType.BYTES
-    UNSUBSCRIBE = 7, OptionType.BYTES
+    AFFINITY = 4
+    ROUTING_ID = 5
+    SUBSCRIBE = 6
+    UNSUBSCRIBE = 7
     RATE = 8
     RECOVERY_IVL = 9
     SNDBUF = 11
     RCVBUF = 12
     RCVMORE = 13
-    FD = 14, OptionType.FD
+    FD = 14
     EVENTS = 15
     TYPE = 16
     LINGER = 17
     RECONNECT_IVL = 18
     BACKLOG = 19
     RECONNECT_IVL_MAX = 21
-    MAXMSGSIZE = 22, OptionType.INT64
+    MAXMSGSIZE = 22
     SNDHWM = 23
     RCVHWM = 24
     MULTICAST_HOPS = 25
     RCVTIMEO = 27
     SNDTIMEO = 28
-    LAST_ENDPOINT = 32, OptionType.STRING
+    LAST_ENDPOINT = 32
     ROUTER_MANDATORY = 33
     TCP_KEEPALIVE = 34
     TCP_KEEPALIVE_CNT = 35
@@ -149,30 +146,30 @@ class SocketOption(IntEnum):
     IPV6 = 42
     MECHANISM = 43
     PLAIN_SERVER = 44
-    PLAIN_USERNAME = 45, OptionType.STRING
-    PLAIN_PASSWORD = 46, OptionType.STRING
+    PLAIN_USERNAME = 45
+    PLAIN_PASSWORD = 46
     CURVE_SERVER = 47
-    CURVE_PUBLICKEY = 48, OptionType.CURVE_KEY
-    CURVE_SECRETKEY = 49, OptionType.CURVE_KEY
-    CURVE_SERVERKEY = 50, OptionType.CURVE_KEY
+    CURVE_PUBLICKEY = 48
+    CURVE_SECRETKEY = 49
+    CURVE_SERVERKEY = 50
     PROBE_ROUTER = 51
     REQ_CORRELATE = 52
     REQ_RELAXED = 53
     CONFLATE = 54
-    ZAP_DOMAIN = 55, OptionType.STRING
+    ZAP_DOMAIN = 55
     ROUTER_HANDOVER = 56
     TOS = 57
-    CONNECT_ROUTING_ID = 61, OptionType.BYTES
+    CONNECT_ROUTING_ID = 61
     GSSAPI_SERVER = 62
-    GSSAPI_PRINCIPAL = 63, OptionType.STRING
-    GSSAPI_SERVICE_PRINCIPAL = 64, OptionType.STRING
+    GSSAPI_PRINCIPAL = 63
+    GSSAPI_SERVICE_PRINCIPAL = 64
     GSSAPI_PLAINTEXT = 65
     HANDSHAKE_IVL = 66
-    SOCKS_PROXY = 68, OptionType.STRING
+    SOCKS_PROXY = 68
     XPUB_NODROP = 69
     BLOCKY = 70
     XPUB_MANUAL = 71
-    XPUB_WELCOME_MSG = 72, OptionType.BYTES
+    XPUB_WELCOME_MSG = 72
     STREAM_NOTIFY = 73
     INVERT_MATCHING = 74
     HEARTBEAT_IVL = 75
@@ -183,17 +180,17 @@ class SocketOption(IntEnum):
     TCP_MAXRT = 80
     THREAD_SAFE = 81
     MULTICAST_MAXTPDU = 84
-    VMCI_BUFFER_SIZE = 85, OptionType.INT64
-    VMCI_BUFFER_MIN_SIZE = 86, OptionType.INT64
-    VMCI_BUFFER_MAX_SIZE = 87, OptionType.INT64
+    VMCI_BUFFER_SIZE = 85
+    VMCI_BUFFER_MIN_SIZE = 86
+    VMCI_BUFFER_MAX_SIZE = 87
     VMCI_CONNECT_TIMEOUT = 88
     USE_FD = 89
     GSSAPI_PRINCIPAL_NAMETYPE = 90
     GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
-    BINDTODEVICE = 92, OptionType.STRING
+    BINDTODEVICE = 92
     IDENTITY = 5  # = ROUTING_ID
     CONNECT_RID = 61  # = CONNECT_ROUTING_ID
-    TCP_ACCEPT_FILTER = 38, OptionType.BYTES
+    TCP_ACCEPT_FILTER = 38
     IPC_FILTER_PID = 58
     IPC_FILTER_UID = 59
     IPC_FILTER_GID = 60
@@ -203,25 +200,61 @@ class SocketOption(IntEnum):
     ROUTER_BEHAVIOR = 33  # = ROUTER_MANDATORY
     ZAP_ENFORCE_DOMAIN = 93
     LOOPBACK_FASTPATH = 94
-    METADATA = 95, OptionType.STRING
+    METADATA = 95
     MULTICAST_LOOP = 96
     ROUTER_NOTIFY = 97
     XPUB_MANUAL_LAST_VALUE = 98
-    SOCKS_USERNAME = 99, OptionType.STRING
-    SOCKS_PASSWORD = 100, OptionType.STRING
+    SOCKS_USERNAME = 99
+    SOCKS_PASSWORD = 100
     IN_BATCH_SIZE = 101
     OUT_BATCH_SIZE = 102
-    WSS_KEY_PEM = 103, OptionType.STRING
-    WSS_CERT_PEM = 104, OptionType.STRING
-    WSS_TRUST_PEM = 105, OptionType.STRING
-    WSS_HOSTNAME = 106, OptionType.STRING
+    WSS_KEY_PEM = 103
+    WSS_CERT_PEM = 104
+    WSS_TRUST_PEM = 105
+    WSS_HOSTNAME = 106
     WSS_TRUST_SYSTEM = 107
     ONLY_FIRST_SUBSCRIBE = 108
     RECONNECT_STOP = 109
-    HELLO_MSG = 110, OptionType.BYTES
-    DISCONNECT_MSG = 111, OptionType.BYTES
+    HELLO_MSG = 110
+    DISCONNECT_MSG = 111
     PRIORITY = 112
     HWM = 1
+
+
+_OPTION_TYPES = {  # options whose value is not a C int
+    4: OptionType.INT64,  # AFFINITY
+    5: OptionType.BYTES,  # ROUTING_ID
+    6: OptionType.BYTES,  # SUBSCRIBE
+    7: OptionType.BYTES,  # UNSUBSCRIBE
+    14: OptionType.FD,  # FD
+    22: OptionType.INT64,  # MAXMSGSIZE
+    32: OptionType.STRING,  # LAST_ENDPOINT
+    45: OptionType.STRING,  # PLAIN_USERNAME
+    46: OptionType.STRING,  # PLAIN_PASSWORD
+    48: OptionType.CURVE_KEY,  # CURVE_PUBLICKEY
+    49: OptionType.CURVE_KEY,  # CURVE_SECRETKEY
+    50: OptionType.CURVE_KEY,  # CURVE_SERVERKEY
+    55: OptionType.STRING,  # ZAP_DOMAIN
+    61: OptionType.BYTES,  # CONNECT_ROUTING_ID
+    63: OptionType.STRING,  # GSSAPI_PRINCIPAL
+    64: OptionType.STRING,  # GSSAPI_SERVICE_PRINCIPAL
+    68: OptionType.STRING,  # SOCKS_PROXY
+    72: OptionType.BYTES,  # XPUB_WELCOME_MSG
+    85: OptionType.INT64,  # VMCI_BUFFER_SIZE
+    86: OptionType.INT64,  # VMCI_BUFFER_MIN_SIZE
+    87: OptionType.INT64,  # VMCI_BUFFER_MAX_SIZE
+    92: OptionType.STRING,  # BINDTODEVICE
+    38: OptionType.BYTES,  # TCP_ACCEPT_FILTER
+    95: OptionType.STRING,  # METADATA
+    99: OptionType.STRING,  # SOCKS_USERNAME
+    100: OptionType.STRING,  # SOCKS_PASSWORD
+    103: OptionType.STRING,  # WSS_KEY_PEM
+    104: OptionType.STRING,  # WSS_CERT_PEM
+    105: OptionType.STRING,  # WSS_TRUST_PEM
+    106: OptionType.STRING,  # WSS_HOSTNAME
+    110: OptionType.BYTES,  # HELLO_MSG
+    111: OptionType.BYTES,  # DISCONNECT_MSG
+}
 
 
 class MessageOption(IntEnum):

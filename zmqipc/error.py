@@ -1,5 +1,7 @@
 """zmqipc's exceptions, with pyzmq's names and hierarchy."""
 
+from __future__ import annotations
+
 import errno as _errno_module
 
 __all__ = ["ZMQBaseError", "ZMQError", "ZMQBindError", "Again", "ContextTerminated",
@@ -13,8 +15,8 @@ class ZMQBaseError(Exception):
 class ZMQError(ZMQBaseError):
     """A libzmq call failed. ``errno`` is the error number, ``strerror`` its message."""
 
-    errno = None
-    strerror = None
+    errno: int | None = None
+    strerror: str | None = None
 
     def __init__(self, errno=None, msg=None):
         from zmqipc._zmq import last_errno, strerror

@@ -49,8 +49,8 @@ else:
 # --- process-wide state (guarded by _lock; exporters only decrement counts) ----
 
 _lock = threading.RLock()
-_segments = {}      # stem -> ShmSegment: every segment this process has mapped
-_owned = {}         # segment size -> [ShmSegment]: this process's pool
+_segments: dict = {}      # stem -> ShmSegment: every segment this process has mapped
+_owned: dict = {}         # segment size -> [ShmSegment]: this process's pool
 
 
 def configure(lease_s=None, pool_bytes=None, idle_maps=None):
