@@ -6,9 +6,14 @@ Build knobs (environment variables, all optional):
   ZMQIPC_BUILD_JOBS      parallel compile jobs (default: CPU count)
   ZMQIPC_DEBUG=1         -O0 -g, for debuggers
   ZMQIPC_SANITIZE=address  build with AddressSanitizer (see tools/memcheck.sh)
+  ZMQIPC_WERROR=1        our own C and the Cython module fail on any -Wall warning (CI)
+
+What is compiled, and with which flags, is described once in
+vendor/libzmq/build_config.py (shared with the Windows cross-build).
 """
 
 import glob
+import hashlib
 import json
 import os
 import sys
@@ -20,80 +25,93 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.sdist import sdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VENDOR = os.path.join("vendor", "libzmq")
-sys.path.insert(0, os.path.join(HERE, VENDOR))
-import fetch  # noqa: E402  (vendor/libzmq/fetch.py)
+sys.path.insert(0, os.path.join(HERE, "vendor", "libzmq"))
+import build_config as cfg  # noqa: E402  (vendor/libzmq/build_config.py: flags, sources)
+import fetch  # noqa: E402  (vendor/libzmq/fetch.py: the verified, patched source)
 
-LIBZMQ = os.path.join(VENDOR, "source")
-PLATFORM = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-MSVC = sys.platform == "win32" and "GCC" not in sys.version
+PLATFORM = cfg.platform_of(sys.platform)
 SANITIZE = os.environ.get("ZMQIPC_SANITIZE", "")
 DEBUG = os.environ.get("ZMQIPC_DEBUG") == "1" or bool(SANITIZE)
-
-
-def libzmq_sources():
-    src = os.path.join(LIBZMQ, "src")
-    # WebSocket transports need sources the archives lack (sha1): not built.
-    files = [os.path.join(src, f) for f in sorted(os.listdir(src))
-             if f.endswith(".cpp") and f != "precompiled.cpp" and not f.startswith(("ws_", "wss_"))]
-    files.append(os.path.join(src, "tweetnacl.c"))
-    if PLATFORM == "windows":
-        files.append(os.path.join(LIBZMQ, "external", "wepoll", "wepoll.c"))
-    return files
-
-
-def libzmq_flags(source):
-    """Compiler arguments for one libzmq source file."""
-    if MSVC:
-        return ["/EHsc", "/O2", "/wd4267", "/wd4244", "/wd4996"]
-    args = ["-fvisibility=hidden", "-Wno-unused", "-Wno-deprecated-declarations"]
-    args += ["-O0", "-g"] if DEBUG else ["-O2"]
-    if source.endswith(".cpp"):
-        args += ["-std=gnu++11", "-fvisibility-inlines-hidden"]
-    return args + sanitizer_flags()
-
-
-def sanitizer_flags():
-    return ["-fsanitize=" + SANITIZE, "-fno-omit-frame-pointer"] if SANITIZE else []
-
-
-LIBZMQ_MACROS = [("ZMQ_CUSTOM_PLATFORM_HPP", None), ("ZMQ_STATIC", None),
-                 ("_REENTRANT", None), ("_THREAD_SAFE", None)]
-if PLATFORM == "windows":
-    LIBZMQ_MACROS += [("FD_SETSIZE", "16384"), ("_CRT_SECURE_NO_WARNINGS", None),
-                      ("WIN32_LEAN_AND_MEAN", None), ("NOMINMAX", None)]
+WERROR = os.environ.get("ZMQIPC_WERROR") == "1"
 
 
 class BuildExt(build_ext):
-    """Compile libzmq in parallel into objects, then link them into zmqipc._zmq."""
+    """Compile libzmq and our C helpers in parallel into objects, each with the
+    flags of its language, then link them into zmqipc._zmq."""
 
     def build_extension(self, ext):
         marker = fetch.prepare_source()
-        objects = self.compile_libzmq()
+        self.prepare_compiler()
+        ext.extra_compile_args = self.flags(cfg.CYTHON_SOURCE.replace(".pyx", ".cpp"), libzmq=False)
+        ext.extra_link_args = self.link_flags()
+        objects = self.compile_objects()
         ext.extra_objects = objects + list(ext.extra_objects or [])
         # build_ext relinks only when a dependency is newer: make a recompiled
-        # libzmq object (e.g. after a patch change) one.
+        # object (e.g. after a patch change) one.
         ext.depends = list(ext.depends or []) + objects
+        self.forget_other_compilers_build(ext)
         super().build_extension(ext)
         self.write_build_info(ext, marker)
 
-    def compile_libzmq(self):
+    def toolchain(self):
+        return "msvc" if self.compiler.compiler_type == "msvc" else "gnu"
+
+    def prepare_compiler(self):
+        # setuptools' MSVC compiler initialises itself lazily inside compile(): do it
+        # once here, before the thread pool, so no two threads initialise it at once.
+        if self.toolchain() == "msvc":
+            if not self.compiler.initialized:
+                self.compiler.initialize()
+            cfg.use_static_msvc_runtime(self.compiler)
+
+    def link_flags(self):
+        return cfg.link_flags(PLATFORM, self.toolchain(), DEBUG, SANITIZE)
+
+    def compiler_key(self):
+        """Identifies the compilers and flags: objects built by another compiler or
+        with other flags (a gcc build, then a clang one) are never reused."""
+        commands = [getattr(self.compiler, attr, None) for attr in ("compiler_so", "linker_so", "cc")]
+        flags = [self.flags(name, libzmq) for name in ("a.c", "a.cpp") for libzmq in (True, False)]
+        key = repr((self.compiler.compiler_type, commands, flags, self.link_flags()))
+        return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    def forget_other_compilers_build(self, ext):
+        """setuptools skips an extension newer than its sources, even when it was
+        built by another compiler: then remove it, so it is built again."""
+        stamp = os.path.join(self.build_temp, "extension-compiler-key")
+        key = self.compiler_key()
+        previous = open(stamp).read() if os.path.exists(stamp) else None
+        if previous != key:
+            built = self.get_ext_fullpath(ext.name)
+            if os.path.exists(built):
+                os.remove(built)
+            os.makedirs(self.build_temp, exist_ok=True)
+            with open(stamp, "w") as f:
+                f.write(key)
+
+    def flags(self, source, libzmq):
+        return cfg.compile_flags(source, self.toolchain(), libzmq, DEBUG, SANITIZE, WERROR)
+
+    def compile_objects(self):
         jobs = int(os.environ.get("ZMQIPC_BUILD_JOBS") or os.cpu_count() or 1)
-        include = [os.path.join(VENDOR, "config", PLATFORM), os.path.join(LIBZMQ, "include"),
-                   os.path.join(LIBZMQ, "src")]
-        out_dir = os.path.join(self.build_temp, "libzmq")
-        config = os.path.join(VENDOR, "config", PLATFORM, "platform.hpp")
+        config = cfg.libzmq_config_header(PLATFORM)
+        libzmq_include = cfg.libzmq_include_dirs(PLATFORM)
+        libzmq_macros = cfg.libzmq_macros(PLATFORM)
 
         def compile_one(source):
+            libzmq = source not in cfg.OWN_C_SOURCES
+            out_dir = os.path.join(self.build_temp, "libzmq-" + self.compiler_key() if libzmq else "own")
             obj = self.compiler.object_filenames([source], output_dir=out_dir)[0]
             newest_input = max(os.path.getmtime(source), os.path.getmtime(config))
-            if not self.force and os.path.exists(obj) and os.path.getmtime(obj) >= newest_input:
+            if libzmq and not self.force and os.path.exists(obj) and os.path.getmtime(obj) >= newest_input:
                 return obj  # up to date: in-tree rebuilds stay fast
-            return self.compiler.compile([source], output_dir=out_dir, macros=LIBZMQ_MACROS,
-                                         include_dirs=include, extra_postargs=libzmq_flags(source))[0]
+            macros, include = ((libzmq_macros, libzmq_include) if libzmq
+                               else (cfg.EXTENSION_MACROS, cfg.EXTENSION_INCLUDE_DIRS))
+            return self.compiler.compile([source], output_dir=out_dir, macros=macros, include_dirs=include,
+                                         extra_postargs=self.flags(source, libzmq))[0]
 
-        sources = libzmq_sources()
-        print("compiling libzmq: %d files with %d jobs" % (len(sources), jobs))
+        sources = cfg.libzmq_sources(PLATFORM) + cfg.OWN_C_SOURCES
+        print("compiling libzmq and csrc: %d files with %d jobs" % (len(sources), jobs))
         with ThreadPoolExecutor(jobs) as pool:
             return list(pool.map(compile_one, sources))
 
@@ -120,43 +138,20 @@ class Sdist(sdist):
         super().run()
 
 
-def link_args():
-    """Export only the module init function: libzmq's symbols stay private."""
-    if PLATFORM == "linux":
-        script = os.path.join("csrc", "exports.map")
-        return ["-Wl,--version-script=" + script] + sanitizer_flags()
-    if PLATFORM == "macos":
-        return ["-Wl,-exported_symbol,_PyInit__zmq"] + sanitizer_flags()
-    if not MSVC:  # mingw: ws2_32 etc. come from libraries below
-        return ["-static-libgcc", "-static-libstdc++"]
-    return []
-
-
-def compile_args():
-    if MSVC:
-        return ["/EHsc"]
-    args = ["-fvisibility=hidden", "-Wno-unused-function", "-std=gnu++11"]
-    return args + (["-O0", "-g"] if DEBUG else ["-O2"]) + sanitizer_flags()
-
-
 def extensions():
     from Cython.Build import cythonize
 
     ext = Extension(
         "zmqipc._zmq",
-        sources=["zmqipc/_zmq.pyx", "csrc/release_queue.c", "csrc/shm.c"],
-        include_dirs=["csrc", os.path.join(LIBZMQ, "include")],
-        define_macros=[("ZMQ_STATIC", None)],
+        sources=[cfg.CYTHON_SOURCE],
+        include_dirs=cfg.EXTENSION_INCLUDE_DIRS,
+        define_macros=cfg.EXTENSION_MACROS,
         language="c++",
-        extra_compile_args=compile_args(),
-        extra_link_args=link_args(),
-        libraries={"windows": ["ws2_32", "iphlpapi", "advapi32", "rpcrt4"],
-                   "linux": ["rt"]}.get(PLATFORM, []),   # rt: shm_open on glibc < 2.34
-        depends=["zmqipc/_zmq.pxd", "csrc/release_queue.h", "csrc/shm.h"]
+        libraries=cfg.SYSTEM_LIBRARIES.get(PLATFORM, []),
+        depends=["zmqipc/_zmq.pxd"] + sorted(glob.glob("csrc/*.h"))
         + sorted(glob.glob("zmqipc/includes/*.pxd")) + sorted(glob.glob("zmqipc/*.pxi")),
     )
-    return cythonize([ext], language_level=3, compiler_directives={
-        "embedsignature": True, "binding": False, "cdivision": True})
+    return cythonize([ext], language_level=3, compiler_directives=cfg.CYTHON_DIRECTIVES)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt, "sdist": Sdist})

@@ -36,7 +36,8 @@
 #define HAVE_ACCEPT4 1
 #define HAVE_CLOCK_GETTIME 1
 #define HAVE_FORK 1
-#define HAVE_MKDTEMP 1 /* ipc://* gets a private temp directory, removed on close */
+/* A wildcard ipc endpoint gets a private temp directory, removed on close. */
+#define HAVE_MKDTEMP 1
 #define HAVE_IF_NAMETOINDEX 1
 #define HAVE_POSIX_MEMALIGN 1
 #define HAVE_STRNLEN 1
