@@ -2,22 +2,18 @@
 # zmqipc: Windows cross-build check, run on Linux with mingw-w64 and Wine.
 #
 # What it does
-#   1. Makes sure vendor/libzmq/source/ holds the verified, patched libzmq tree
-#      (python3 vendor/libzmq/fetch.py; a no-op when it is already prepared).
-#   2. Cross-compiles the same libzmq sources setup.py builds on Windows (all
-#      src/*.cpp except precompiled.cpp and ws_*/wss_*, plus src/tweetnacl.c and
-#      external/wepoll/wepoll.c) with x86_64-w64-mingw32-g++/gcc (posix threads
-#      variant), using OUR Windows config (vendor/libzmq/config/windows/
-#      platform.hpp) and setup.py's macros, in parallel, into a static archive.
-#   3. Compiles tools/windows_smoke.c, links it statically against that archive
-#      (-static, ws2_32 iphlpapi advapi32 rpcrt4) and runs it under Wine with a
-#      timeout.  The smoke program prints one line per check; see its header.
-#
-# The Python extension is not built and the editable install is not touched.
+#   1. tools/windows_cross_build.py builds, from vendor/libzmq/build_config.py (the
+#      build description setup.py uses too), with mingw-w64: libzmq with our
+#      Windows config and patches, the complete extension
+#      _zmq.cp3XY-win_amd64.pyd against real Windows CPython headers (checked:
+#      imports only Windows system DLLs and python3XY.dll, exports only
+#      PyInit__zmq), and windows_smoke.exe. It prints "pyd: <path>".
+#   2. Runs windows_smoke.exe under Wine with a timeout. The smoke program prints
+#      one line per check; see its header.
 #
 # Usage
 #   tools/windows_cross_check.sh [--build-only] [--keep]
-#     --build-only   stop after linking windows_smoke.exe (no Wine needed)
+#     --build-only   stop after building (no Wine needed)
 #     --keep         keep the build directory (printed at the end)
 #
 # Environment
@@ -27,9 +23,10 @@
 #   ZMQIPC_CROSS_PREFIX     toolchain prefix (default: x86_64-w64-mingw32)
 #   ZMQIPC_WINE             wine binary (default: wine, else wine64)
 #   ZMQIPC_WINE_TIMEOUT     seconds before the Wine run counts as hung (default 120)
+#   PYTHON                  Python with Cython installed (default: python3)
 #
-# Needs (Debian): g++-mingw-w64-x86-64-posix (or mingw-w64) and wine/wine64.
-# Exit status: 0 when the build succeeded and every smoke check passed.
+# Needs (Debian): g++-mingw-w64-x86-64-posix, mingw-w64 and wine/wine64.
+# Exit status: 0 when the build and its checks succeeded and every smoke check passed.
 
 set -euo pipefail
 
@@ -47,29 +44,17 @@ for arg in "$@"; do
     esac
 done
 
-PREFIX="${ZMQIPC_CROSS_PREFIX:-x86_64-w64-mingw32}"
 JOBS="${ZMQIPC_CROSS_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 TIMEOUT="${ZMQIPC_WINE_TIMEOUT:-120}"
+PYTHON="${PYTHON:-python3}"
 
-# Prefer the posix-threads variant (Debian's default for C++11 threading
-# support in libstdc++); the win32 variant is tried as a fallback.
 pick() {
     for c in "$@"; do
         if command -v "$c" >/dev/null 2>&1; then echo "$c"; return 0; fi
     done
     return 1
 }
-CXX="$(pick "$PREFIX-g++-posix" "$PREFIX-g++")" || {
-    echo "error: $PREFIX-g++ not found; apt-get install g++-mingw-w64-x86-64-posix" >&2; exit 2; }
-CC="$(pick "$PREFIX-gcc-posix" "$PREFIX-gcc")" || {
-    echo "error: $PREFIX-gcc not found; apt-get install gcc-mingw-w64-x86-64-posix" >&2; exit 2; }
-AR="$(pick "$PREFIX-gcc-ar-posix" "$PREFIX-ar")"
 
-echo "== preparing libzmq source"
-python3 vendor/libzmq/fetch.py >/dev/null
-
-SRC="vendor/libzmq/source"
-CONFIG="vendor/libzmq/config/windows"
 if [ -n "${ZMQIPC_CROSS_BUILD_DIR:-}" ]; then
     BUILD="$ZMQIPC_CROSS_BUILD_DIR"
     mkdir -p "$BUILD"
@@ -81,68 +66,11 @@ cleanup() {
     else echo "build directory kept: $BUILD"; fi
 }
 trap cleanup EXIT
-mkdir -p "$BUILD/obj"
 
-# Same macros as setup.py's LIBZMQ_MACROS on Windows.
-DEFS=(-DZMQ_CUSTOM_PLATFORM_HPP -DZMQ_STATIC -D_REENTRANT -D_THREAD_SAFE
-      -DFD_SETSIZE=16384 -D_CRT_SECURE_NO_WARNINGS -DWIN32_LEAN_AND_MEAN -DNOMINMAX)
-INCS=(-I "$CONFIG" -I "$SRC/include" -I "$SRC/src")
-# Same flags as setup.py's libzmq_flags() for gcc.
-CFLAGS=(-O2 -fvisibility=hidden -Wno-unused -Wno-deprecated-declarations)
-CXXFLAGS=("${CFLAGS[@]}" -std=gnu++11 -fvisibility-inlines-hidden)
-
-# Source selection mirrors setup.py's libzmq_sources().
-SOURCES=()
-for f in "$SRC"/src/*.cpp; do
-    b="$(basename "$f")"
-    case "$b" in precompiled.cpp|ws_*|wss_*) continue ;; esac
-    SOURCES+=("$f")
-done
-SOURCES+=("$SRC/src/tweetnacl.c" "$SRC/external/wepoll/wepoll.c")
-
-echo "== cross-compiling ${#SOURCES[@]} libzmq sources with $CXX / $CC ($JOBS jobs) into $BUILD"
-CONFIG_HPP="$CONFIG/platform.hpp"
-export CXX CC BUILD CONFIG_HPP
-export CXXFLAGS_STR="${CXXFLAGS[*]} ${DEFS[*]} ${INCS[*]}"
-export CFLAGS_STR="${CFLAGS[*]} ${DEFS[*]} ${INCS[*]}"
-compile_one() {
-    src="$1"
-    obj="$BUILD/obj/$(basename "${src%.*}").o"
-    # Reused build dir: skip objects newer than their source and our config
-    # (fetch.py re-extracts the whole tree when patches change, so header
-    # edits from patches show up as newer sources too).
-    if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$CONFIG_HPP" ]; then
-        return 0
-    fi
-    case "$src" in
-        *.c) cmd="$CC $CFLAGS_STR -c $src -o $obj" ;;
-        *) cmd="$CXX $CXXFLAGS_STR -c $src -o $obj" ;;
-    esac
-    # shellcheck disable=SC2086
-    if ! out="$($cmd 2>&1)"; then
-        printf 'FAILED: %s\n%s\n' "$src" "$out" >&2
-        return 255   # 255 makes xargs stop starting new jobs
-    fi
-    # Show warnings, which usually point at config mistakes.
-    [ -z "$out" ] || printf '%s\n' "$out" >&2
-}
-export -f compile_one
 START=$(date +%s)
-if ! printf '%s\n' "${SOURCES[@]}" | xargs -P "$JOBS" -I{} bash -c 'compile_one "$1"' _ {}; then
-    echo "== cross-build FAILED" >&2
-    exit 1
-fi
-rm -f "$BUILD/libzmq.a"
-"$AR" rcs "$BUILD/libzmq.a" "$BUILD"/obj/*.o
-END=$(date +%s)
-echo "== libzmq.a built in $((END - START)) s ($(ls "$BUILD"/obj/*.o | wc -l) objects)"
-
-echo "== linking windows_smoke.exe"
-# zmq.h is C; libzmq is C++, so link with g++ and pull in the C++ runtime statically.
-"$CC" -O2 -DZMQ_STATIC -I "$SRC/include" -c tools/windows_smoke.c -o "$BUILD/windows_smoke.o"
-"$CXX" -static -static-libgcc -static-libstdc++ -o "$BUILD/windows_smoke.exe" \
-    "$BUILD/windows_smoke.o" "$BUILD/libzmq.a" -lws2_32 -liphlpapi -ladvapi32 -lrpcrt4
-echo "== built $BUILD/windows_smoke.exe"
+"$PYTHON" tools/windows_cross_build.py "$BUILD" --jobs "$JOBS" | tee "$BUILD/build.log"
+SMOKE="$(sed -n 's/^smoke: //p' "$BUILD/build.log")"
+echo "== cross-build took $(($(date +%s) - START)) s"
 
 if [ "$BUILD_ONLY" = 1 ]; then
     KEEP=1
@@ -159,7 +87,7 @@ export DISPLAY=
 mkdir -p "$WINEPREFIX"
 echo "== running under $("$WINE" --version 2>/dev/null || echo "$WINE") (prefix $WINEPREFIX, timeout ${TIMEOUT}s)"
 set +e
-timeout --kill-after=10 "$TIMEOUT" "$WINE" "$BUILD/windows_smoke.exe" | tr -d '\r'
+timeout --kill-after=10 "$TIMEOUT" "$WINE" "$SMOKE" | tr -d '\r'
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then

@@ -133,6 +133,7 @@ def link_flags(platform, toolchain, debug=False, sanitize=""):
     else:
         # mingw-w64: C++ runtime, libgcc and winpthread linked in, so the .pyd
         # needs only Windows' own DLLs and python3XY.dll.
-        args = ["-static-libgcc", "-static-libstdc++", "-Wl,-Bstatic", "-lwinpthread",
-                "-Wl,-Bdynamic"] + ([] if debug else ["-s"])
+        # (-static: the driver adds -lpthread after our flags, so -Bstatic cannot
+        # reach it; Windows' own DLLs only come as import libraries anyway.)
+        args = ["-static"] + ([] if debug else ["-s"])
     return args + sanitizer_flags(sanitize)

@@ -11,7 +11,8 @@ Where the archive comes from, in order:
    offline);
 3. the download cache (``ZMQIPC_CACHE_DIR``, default ``~/.cache/zmqipc``);
 4. the machine's package clients as configured: ``pip download`` (PyPI), then
-   ``apt-get source`` (Debian, needs a deb-src entry).
+   ``apt-get source`` (Debian: deb-src entries for the machine's configured
+   Debian mirror, in a private apt state; the system's apt setup is untouched).
 
 Any failure stops the build with a message naming the accepted digests.
 Run ``python vendor/libzmq/fetch.py`` to prepare the tree by hand.
@@ -97,24 +98,57 @@ def fetch_with_pip(spec, dest):
     return subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr).returncode == 0
 
 
-def fetch_with_apt(spec, dest):
+def private_apt_options(workdir):
+    """apt-get options for a private apt state in ``workdir`` whose sources are
+    deb-src entries for the Debian archives this machine is configured to use
+    (as apt itself reports them): no system file is touched, no host is named here."""
+    targets = subprocess.run(
+        ["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE) $(COMPONENT)",
+         "Origin: Debian", "Identifier: Packages"],
+        capture_output=True, text=True).stdout.split("\n")
+    entries = sorted({"deb-src %s\n" % t.strip() for t in targets if t.strip()})
+    if not entries:
+        raise OSError("apt has no Debian archive configured")
+    for sub in ("lists/partial", "cache/archives/partial", "sources.list.d"):
+        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    with open(os.path.join(workdir, "sources.list"), "w") as f:
+        f.writelines(entries)
+    options = {"Dir::Etc::SourceList": os.path.join(workdir, "sources.list"),
+               "Dir::Etc::SourceParts": os.path.join(workdir, "sources.list.d"),
+               "Dir::State::Lists": os.path.join(workdir, "lists"),
+               "Dir::Cache": os.path.join(workdir, "cache")}
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        options["APT::Sandbox::User"] = "root"  # apt's _apt user cannot write to workdir
+    return [arg for key, value in options.items() for arg in ("-o", "%s=%s" % (key, value))]
+
+
+def apt_source_download(spec, dest):
+    """``apt-get source --download-only spec`` into ``dest``.  The exit status is not
+    trusted either way: a mirror may lack one of the package's files (the .dsc of a
+    security update) while the wanted archive arrived; the caller verifies the
+    archive's digest."""
     if not shutil.which("apt-get"):
         return False
     log("downloading %s with apt-get source" % spec)
-    cmd = ["apt-get", "source", "--download-only", spec]
-    return subprocess.run(cmd, cwd=dest, stdout=sys.stderr, stderr=sys.stderr).returncode == 0
+    with tempfile.TemporaryDirectory() as work:
+        options = private_apt_options(work)
+        subprocess.run(["apt-get", "-q"] + options + ["update"], stdout=sys.stderr, stderr=sys.stderr,
+                       check=True)
+        subprocess.run(["apt-get", "-q"] + options + ["source", "--download-only", spec], cwd=dest,
+                       stdout=sys.stderr, stderr=sys.stderr)
+    return True
 
 
 def download_archive():
     """Fetch an accepted archive through the package clients into the cache."""
     os.makedirs(cache_dir(), exist_ok=True)
-    fetchers = {"pip": fetch_with_pip, "apt": fetch_with_apt}
+    fetchers = {"pip": fetch_with_pip, "apt": apt_source_download}
     for a in PIN["archives"]:
         for client, spec in a["fetch"].items():
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     ok = fetchers[client](spec, tmp)
-                except OSError as e:
+                except (OSError, subprocess.SubprocessError) as e:
                     log("%s failed: %s" % (client, e))
                     ok = False
                 got = os.path.join(tmp, a["name"])
