@@ -247,6 +247,45 @@ def _add_writer(loop, fd, callback):
 
 
 # ---------------------------------------------------------------------------
+# Zero-copy releases: wake the loop when libzmq gives buffers back
+# ---------------------------------------------------------------------------
+
+# loop -> [ReleaseWatcher, reactor, WeakSet of sockets that sent zero-copy on it]
+_release_wakes = weakref.WeakKeyDictionary()
+
+
+def _on_release(watcher):
+    watcher.arm()              # wake again on the next release
+    _zmq.release_pending()     # drop the buffers given back so far
+
+
+def _watch_releases(loop, socket):
+    """Buffers of zero-copy sends come back on libzmq's threads; the interpreter
+    drops them at its next chance, which is late if the loop sleeps. A release
+    watcher wakes the loop instead, for as long as a socket of the loop uses it."""
+    entry = _release_wakes.get(loop)
+    if entry is None:
+        watcher = _zmq.release_watcher()
+        watcher.arm()
+        reactor = _add_reader(loop, watcher.fileno(), functools.partial(_on_release, watcher))
+        entry = _release_wakes[loop] = [watcher, reactor, weakref.WeakSet()]
+    entry[2].add(socket)
+
+
+def _unwatch_releases(loop, socket):
+    entry = _release_wakes.get(loop)
+    if entry is None:
+        return
+    entry[2].discard(socket)
+    if not entry[2]:
+        del _release_wakes[loop]
+        watcher, reactor, _ = entry
+        if not loop.is_closed():
+            reactor.remove_reader(watcher.fileno())
+        watcher.close()
+
+
+# ---------------------------------------------------------------------------
 # Socket
 # ---------------------------------------------------------------------------
 
@@ -276,6 +315,7 @@ class Socket(_socket.Socket):
     _reactor = None     # that loop, or its selector thread
     _fd = None
     _serve_scheduled = False
+    _releases_watched = False
 
     def __init__(self, context=None, socket_type=-1, io_loop=None, **kwargs):
         super().__init__(context, socket_type, **kwargs)
@@ -290,12 +330,16 @@ class Socket(_socket.Socket):
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
         """Send one part; the Future's result is None or a MessageTracker."""
+        if not copy:
+            self._zero_copy_used()
         return self._start(self._send_waiters, SNDTIMEO, flags,
                            lambda: _sync_send(self, data, flags | DONTWAIT, copy, track, **kwargs))
 
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
         """Send a multipart message, all parts at once (never part of it)."""
         parts = list(msg_parts)
+        if not copy:
+            self._zero_copy_used()
         return self._start(self._send_waiters, SNDTIMEO, flags,
                            lambda: _sync_send_multipart(self, parts, flags | DONTWAIT, copy, track))
 
@@ -399,6 +443,14 @@ class Socket(_socket.Socket):
         super().close(linger)
 
     # --- the waiting machinery ---------------------------------------------------
+
+    def _zero_copy_used(self):
+        loop = _running_loop()
+        if loop is not self._loop:
+            self._attach(loop)
+        if not self._releases_watched:
+            self._releases_watched = True
+            _watch_releases(loop, self)
 
     def _start(self, waiters, timeout_option, flags, attempt):
         """Try ``attempt`` at once unless earlier calls of the same direction are
@@ -506,8 +558,13 @@ class Socket(_socket.Socket):
     def _detach(self):
         loop, reactor = self._loop, self._reactor
         self._loop = self._reactor = None
-        if loop is not None and not loop.is_closed():
+        if loop is None:
+            return
+        if not loop.is_closed():
             reactor.remove_reader(self._fd)
+        if self._releases_watched:
+            self._releases_watched = False
+            _unwatch_releases(loop, self)
 
     def _cancel_waiters(self):
         futures = [w.future for w in self._recv_waiters] + [w.future for w in self._send_waiters]

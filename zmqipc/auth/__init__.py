@@ -1,0 +1,12 @@
+"""ZAP authentication (ZeroMQ RFC 27) and CURVE certificates, as pyzmq's zmq.auth.
+
+Run a handler with zmqipc.auth.thread.ThreadAuthenticator (a background thread) or
+zmqipc.auth.asyncio.AsyncioAuthenticator (a task on the running loop). Start it
+before binding the server sockets it should guard, on the same Context.
+"""
+
+from zmqipc.auth.base import CURVE_ALLOW_ANY, Authenticator
+from zmqipc.auth.certs import create_certificates, load_certificate, load_certificates
+
+__all__ = ["Authenticator", "CURVE_ALLOW_ANY", "create_certificates", "load_certificate",
+           "load_certificates"]
