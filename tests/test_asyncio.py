@@ -86,6 +86,7 @@ async def guarded(awaitable):
 
 # --- the API ----------------------------------------------------------------------------
 
+
 def test_every_send_and_recv_variant(run, actx, transport_endpoint):
     np = pytest.importorskip("numpy")
 
@@ -127,7 +128,7 @@ async def _send_then(sock, data, receiving):
 def test_recv_waits_until_a_message_arrives(run, actx, ipc_endpoint):
     async def main():
         a, b = pair(actx, ipc_endpoint)
-        receiving = b.recv()            # waits first, before anything was ever sent
+        receiving = b.recv()  # waits first, before anything was ever sent
         await asyncio.sleep(0.01)
         assert not receiving.done()
         await a.send(b"late")
@@ -141,7 +142,7 @@ def test_dontwait_fails_at_once(run, actx, ipc_endpoint):
         a, b = pair(actx, ipc_endpoint)
         with pytest.raises(zmq.Again):
             await b.recv(zmq.DONTWAIT)
-        push = actx.socket(zmq.PUSH)    # no peer: a send would block
+        push = actx.socket(zmq.PUSH)  # no peer: a send would block
         push.linger = 0
         with pytest.raises(zmq.Again):
             await push.send(b"x", zmq.DONTWAIT)
@@ -157,17 +158,18 @@ def test_errors_arrive_through_the_future(run, actx, ipc_endpoint):
         await a.send(b"\xff not json")
         with pytest.raises(ValueError):
             await guarded(b.recv_json())
-        await a.send(b"next")             # the bad message was consumed, nothing else
+        await a.send(b"next")  # the bad message was consumed, nothing else
         assert await guarded(b.recv()) == b"next"
         req = actx.socket(zmq.REQ)
         req.linger = 0
-        with pytest.raises(zmq.ZMQError):   # EFSM: a REQ must send first
+        with pytest.raises(zmq.ZMQError):  # EFSM: a REQ must send first
             await req.recv()
 
     run(main)
 
 
 # --- ordering ---------------------------------------------------------------------------
+
 
 def test_concurrent_receivers_are_served_in_call_order(run, actx, ipc_endpoint):
     async def main():
@@ -189,7 +191,7 @@ def test_blocked_sends_complete_in_order(run, actx, ipc_endpoint):
         pull.bind(ipc_endpoint)
         push.connect(ipc_endpoint)
         sends = [push.send_multipart([b"%d" % i, b"tail"]) for i in range(200)]
-        assert not all(s.done() for s in sends)   # the HWM made some of them wait
+        assert not all(s.done() for s in sends)  # the HWM made some of them wait
         got = [await guarded(pull.recv_multipart()) for _ in range(200)]
         assert got == [[b"%d" % i, b"tail"] for i in range(200)]
         await guarded(asyncio.gather(*sends))
@@ -216,6 +218,7 @@ def test_stream_between_tasks_keeps_every_message(run, actx, transport_endpoint)
 
 
 # --- cancellation ---------------------------------------------------------------------------
+
 
 def test_cancelled_recv_loses_no_message(run, actx, ipc_endpoint):
     async def main():
@@ -257,9 +260,9 @@ def test_recv_cancelled_by_wait_for_timeouts_loses_nothing(run, actx, ipc_endpoi
 
 def test_cancelled_send_never_sends_part_of_a_message(run, actx, ipc_endpoint):
     async def main():
-        push = actx.socket(zmq.PUSH)      # no peer yet: every send waits
+        push = actx.socket(zmq.PUSH)  # no peer yet: every send waits
         push.linger = 0
-        push.immediate = True             # (no queue before the connection is up)
+        push.immediate = True  # (no queue before the connection is up)
         push.connect(ipc_endpoint)
         sends = [push.send_multipart([b"%d" % i, b"a", b"b"]) for i in range(6)]
         await asyncio.sleep(0.01)
@@ -271,13 +274,14 @@ def test_cancelled_send_never_sends_part_of_a_message(run, actx, ipc_endpoint):
         pull.bind(ipc_endpoint)
         got = [await guarded(pull.recv_multipart()) for _ in range(3)]
         assert got == [[b"%d" % i, b"a", b"b"] for i in (0, 3, 5)]
-        await push.send_multipart([b"end"])    # nothing came between: the cancelled ones are gone
+        await push.send_multipart([b"end"])  # nothing came between: the cancelled ones are gone
         assert await guarded(pull.recv_multipart()) == [b"end"]
 
     run(main)
 
 
 # --- timeouts ---------------------------------------------------------------------------
+
 
 def test_rcvtimeo_and_sndtimeo_raise_again_and_lose_nothing(run, actx, ipc_endpoint):
     async def main():
@@ -305,12 +309,13 @@ def test_poll_timeouts_and_readiness(run, actx, ipc_endpoint):
         waiting = b.poll()
         await a.send(b"x")
         assert await guarded(waiting) == zmq.POLLIN
-        assert await b.recv() == b"x"    # poll consumed nothing
+        assert await b.recv() == b"x"  # poll consumed nothing
 
     run(main)
 
 
 # --- closing and terminating while awaiting -------------------------------------------------------
+
 
 def test_close_while_awaiting_cancels(run, actx, ipc_endpoint):
     async def main():
@@ -349,18 +354,19 @@ def test_unclosed_socket_is_collected(run, actx, ipc_endpoint):
         sock = actx.socket(zmq.PULL)
         sock.linger = 0
         sock.bind(ipc_endpoint)
-        waiting = sock.poll(5)       # registers the FD with the loop
+        waiting = sock.poll(5)  # registers the FD with the loop
         await waiting
         ref = weakref.ref(sock)
         with pytest.warns(ResourceWarning):
             del sock, waiting
             gc.collect()
-        assert ref() is None        # the loop's reader does not keep it alive
+        assert ref() is None  # the loop's reader does not keep it alive
 
     run(main)
 
 
-# --- many sockets, Poller, Context -----------------------------------------------------------------
+# --- many sockets, Poller, Context ----------------------------------------------------------
+
 
 def test_many_concurrent_sockets(run, actx, inproc_endpoint):
     async def main():
@@ -448,7 +454,7 @@ def test_zero_copy_buffer_is_released_while_the_loop_sleeps(run, actx, ipc_endpo
         push = actx.socket(zmq.PUSH)
         push.linger = 0
         push.bind(ipc_endpoint)
-        pull = zmq.Context.instance().socket(zmq.PULL)   # a synchronous peer, in a thread
+        pull = zmq.Context.instance().socket(zmq.PULL)  # a synchronous peer, in a thread
         pull.linger = 0
         pull.rcvtimeo = GUARD_MS
         pull.connect(ipc_endpoint)
@@ -461,7 +467,7 @@ def test_zero_copy_buffer_is_released_while_the_loop_sleeps(run, actx, ipc_endpo
         weakref.finalize(data, loop.call_soon, released.set)
         tracker = await push.send(data, copy=False, track=True)
         del data
-        await guarded(released.wait())    # no zmq call runs meanwhile
+        await guarded(released.wait())  # no zmq call runs meanwhile
         assert tracker.done
         await loop.run_in_executor(None, receiver.join)
         pull.close()

@@ -14,19 +14,23 @@ import pytest
 
 import zmqipc as zmq
 import zmqipc.asyncio as zaio
+from conftest import GUARD_MS
 from zmqipc.auth import CURVE_ALLOW_ANY, create_certificates, load_certificate, load_certificates
 from zmqipc.auth.asyncio import AsyncioAuthenticator
 from zmqipc.auth.thread import ThreadAuthenticator
 from zmqipc.utils.monitor import recv_monitor_message
-from conftest import GUARD_MS
 
 pytestmark = pytest.mark.timeout(120)
 
-FAILED = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-          | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 
 
 # --- certificates ---------------------------------------------------------------------------
+
 
 def test_create_and_load_certificates(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "server", metadata={"role": "test"})
@@ -37,7 +41,10 @@ def test_create_and_load_certificates(tmp_path):
     assert load_certificate(public_file) == (public, None)
     assert b"role" in open(secret_file, "rb").read()
     create_certificates(tmp_path, "client")
-    assert set(load_certificates(tmp_path)) == {public, load_certificate(tmp_path / "client.key")[0]}
+    assert set(load_certificates(tmp_path)) == {
+        public,
+        load_certificate(tmp_path / "client.key")[0],
+    }
     if sys.platform != "win32":
         assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
 
@@ -64,7 +71,7 @@ def test_pyzmq_reads_ours_and_we_read_pyzmq(tmp_path):
 
 def test_bad_certificates_raise(tmp_path):
     bad = tmp_path / "bad.key"
-    bad.write_text("curve\n    public-key = \"short\"\n")
+    bad.write_text('curve\n    public-key = "short"\n')
     with pytest.raises(ValueError):
         load_certificate(bad)
     empty = tmp_path / "empty.key"
@@ -78,6 +85,7 @@ def test_bad_certificates_raise(tmp_path):
 
 
 # --- connections through a ZAP handler ---------------------------------------------------------
+
 
 class Server:
     """A PULL server with a monitor; the client is a PUSH."""
@@ -93,10 +101,10 @@ class Server:
         self.client.linger = 0
         configure_client(self.client)
         self.client.connect(self.server.last_endpoint.decode())
-        try:   # queued before the handshake (the pipe exists from connect on)...
+        try:  # queued before the handshake (the pipe exists from connect on)...
             self.client.send(b"secret payload", zmq.NOBLOCK)
             self.sent = True
-        except zmq.Again:   # ...unless the handshake already failed and dropped it
+        except zmq.Again:  # ...unless the handshake already failed and dropped it
             self.sent = False
 
     def outcome(self):
@@ -121,6 +129,7 @@ def plain(username, password):
     def configure(sock):
         sock.plain_username = username.encode()
         sock.plain_password = password.encode()
+
     return configure
 
 
@@ -132,6 +141,7 @@ def curve_server(keys):
     def configure(sock):
         sock.curve_server = True
         sock.curve_publickey, sock.curve_secretkey = keys
+
     return configure
 
 
@@ -139,6 +149,7 @@ def curve_client(keys, server_public):
     def configure(sock):
         sock.curve_publickey, sock.curve_secretkey = keys
         sock.curve_serverkey = server_public
+
     return configure
 
 
@@ -179,19 +190,25 @@ def test_curve_certificate_directory(ctx, thread_auth, url, tmp_path):
     good = Server(ctx, url(), curve_server(server_keys), curve_client(client_keys, server_keys[0]))
     assert good.outcome()
     assert good.user_id == client_keys[0].decode()
-    stranger = Server(ctx, url(), curve_server(server_keys),
-                      curve_client(stranger_keys, server_keys[0]))
+    stranger = Server(
+        ctx, url(), curve_server(server_keys), curve_client(stranger_keys, server_keys[0])
+    )
     assert not stranger.outcome()
-    wrong_server_key = Server(ctx, url(), curve_server(server_keys),
-                              curve_client(client_keys, zmq.curve_keypair()[0]))
+    wrong_server_key = Server(
+        ctx, url(), curve_server(server_keys), curve_client(client_keys, zmq.curve_keypair()[0])
+    )
     assert not wrong_server_key.outcome()
 
 
 def test_curve_allow_any_and_callbacks(ctx, thread_auth, ipc_endpoint):
     server_keys = zmq.curve_keypair()
     thread_auth.configure_curve(domain="*", location=CURVE_ALLOW_ANY)
-    anyone = Server(ctx, ipc_endpoint, curve_server(server_keys),
-                    curve_client(zmq.curve_keypair(), server_keys[0]))
+    anyone = Server(
+        ctx,
+        ipc_endpoint,
+        curve_server(server_keys),
+        curve_client(zmq.curve_keypair(), server_keys[0]),
+    )
     assert anyone.outcome()
 
     good_keys = zmq.curve_keypair()
@@ -210,17 +227,25 @@ def test_curve_allow_any_and_callbacks(ctx, thread_auth, ipc_endpoint):
 
     for i, provider in enumerate((Provider(), AsyncProvider())):
         thread_auth.configure_curve_callback(domain="*", credentials_provider=provider)
-        ok = Server(ctx, ipc_endpoint + "ok%d" % i, curve_server(server_keys),
-                    curve_client(good_keys, server_keys[0]))
+        ok = Server(
+            ctx,
+            ipc_endpoint + "ok%d" % i,
+            curve_server(server_keys),
+            curve_client(good_keys, server_keys[0]),
+        )
         assert ok.outcome()
-        refused = Server(ctx, ipc_endpoint + "no%d" % i, curve_server(server_keys),
-                         curve_client(zmq.curve_keypair(), server_keys[0]))
+        refused = Server(
+            ctx,
+            ipc_endpoint + "no%d" % i,
+            curve_server(server_keys),
+            curve_client(zmq.curve_keypair(), server_keys[0]),
+        )
         assert not refused.outcome()
         assert good_keys[0] in provider.asked and len(provider.asked) == 2
 
 
 def null_server(sock):
-    sock.zap_domain = b"global"   # makes libzmq ask the handler about NULL connections
+    sock.zap_domain = b"global"  # makes libzmq ask the handler about NULL connections
 
 
 def test_allow_and_deny_addresses_over_tcp(ctx, thread_auth):
@@ -237,7 +262,7 @@ def test_allow_and_deny_addresses_over_tcp(ctx, thread_auth):
 
 
 def test_zap_handler_replies_to_malformed_requests(ctx, thread_auth):
-    client = ctx.socket(zmq.REQ)        # talk to the handler directly, as libzmq would
+    client = ctx.socket(zmq.REQ)  # talk to the handler directly, as libzmq would
     client.linger = 0
     client.rcvtimeo = GUARD_MS
     client.connect("inproc://zeromq.zap.01")
@@ -251,6 +276,7 @@ def test_zap_handler_replies_to_malformed_requests(ctx, thread_auth):
 
 # --- the asyncio authenticator -----------------------------------------------------------------
 
+
 def test_asyncio_authenticator_plain_and_curve(ipc_endpoint, tmp_path):
     async def main():
         ctx = zaio.Context()
@@ -262,11 +288,16 @@ def test_asyncio_authenticator_plain_and_curve(ipc_endpoint, tmp_path):
             create_certificates(tmp_path, "client")
             auth.configure_curve(location=tmp_path)
             client_keys = load_certificate(tmp_path / "client.key_secret")
-            cases = [(plain_server, plain("u", "p"), True),
-                     (plain_server, plain("u", "x"), False),
-                     (curve_server(server_keys), curve_client(client_keys, server_keys[0]), True),
-                     (curve_server(server_keys),
-                      curve_client(zmq.curve_keypair(), server_keys[0]), False)]
+            cases = [
+                (plain_server, plain("u", "p"), True),
+                (plain_server, plain("u", "x"), False),
+                (curve_server(server_keys), curve_client(client_keys, server_keys[0]), True),
+                (
+                    curve_server(server_keys),
+                    curve_client(zmq.curve_keypair(), server_keys[0]),
+                    False,
+                ),
+            ]
             for i, (configure_server, configure_client, expected) in enumerate(cases):
                 server = ctx.socket(zmq.PULL)
                 server.linger = 0

@@ -5,8 +5,8 @@ import threading
 import pytest
 
 import zmqipc as zmq
-from zmqipc import devices
 from conftest import GUARD_MS
+from zmqipc import devices
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,7 +32,7 @@ def stop_thread_device(dev):
 def test_thread_device_streams(ctx, make_ipc_endpoint):
     front, back = make_ipc_endpoint(), make_ipc_endpoint()
     dev = devices.ThreadDevice(zmq.STREAMER, zmq.PULL, zmq.PUSH)
-    dev.context_factory = zmq.Context     # its own Context, so the test can end it
+    dev.context_factory = zmq.Context  # its own Context, so the test can end it
     dev.bind_in(front)
     dev.bind_out(back)
     dev.setsockopt_in(zmq.RCVHWM, 10)
@@ -45,7 +45,7 @@ def test_thread_device_streams(ctx, make_ipc_endpoint):
 
 
 def test_device_with_one_socket_and_random_port(ctx):
-    dev = devices.ThreadDevice(zmq.QUEUE, zmq.ROUTER, -1)   # out_type < 0: one socket
+    dev = devices.ThreadDevice(zmq.QUEUE, zmq.ROUTER, -1)  # out_type < 0: one socket
     dev.context_factory = zmq.Context
     port = dev.bind_in_to_random_port("tcp://127.0.0.1")
     dev.start()
@@ -70,7 +70,7 @@ def test_thread_proxy_copies_to_the_monitor(ctx, make_ipc_endpoint):
     dev.start()
     watcher = sock(ctx, zmq.SUB, mon, subscribe=b"")
     producer, consumer = sock(ctx, zmq.PUSH, front), sock(ctx, zmq.PULL, back)
-    producer.send(b"first")                  # until the SUB is in, copies may be dropped
+    producer.send(b"first")  # until the SUB is in, copies may be dropped
     assert consumer.recv() == b"first"
     while True:
         producer.send(b"seen")
@@ -174,22 +174,23 @@ def test_monitored_queue_router_dealer_with_prefixes(make_ipc_endpoint):
         watcher = sock(ctx, zmq.SUB, endpoints[2], subscribe=b"")
         client = sock(ctx, zmq.REQ, endpoints[0])
         worker = sock(ctx, zmq.REP, endpoints[1])
+
         def round_trip(text):
             client.send(text)
             worker.send(worker.recv() + b"!")
             assert client.recv() == text + b"!"
 
-        round_trip(b"warm-up")           # until the SUB is connected, copies are dropped
+        round_trip(b"warm-up")  # until the SUB is connected, copies are dropped
         while not watcher.poll(100):
             round_trip(b"warm-up")
         round_trip(b"q")
         copy_in = watcher.recv_multipart()
-        while copy_in[-1] != b"q":       # skip the warm-up's copies
+        while copy_in[-1] != b"q":  # skip the warm-up's copies
             copy_in = watcher.recv_multipart()
         copy_out = watcher.recv_multipart()
         assert copy_in[0] == b"IN" and copy_in[-2:] == [b"", b"q"]
         assert copy_out[0] == b"OUT" and copy_out[-2:] == [b"", b"q!"]
-        assert copy_in[1] == copy_out[1]   # the client's routing id
+        assert copy_in[1] == copy_out[1]  # the client's routing id
     finally:
         ctx.destroy(linger=0)
         queue_ctx.term()
@@ -240,4 +241,4 @@ def test_device_configuration_errors():
     dev = devices.ThreadProxy(zmq.PULL, zmq.PUSH)
     assert "bind_mon" in dir(dev) and "connect_out" in dir(dev)
     with pytest.raises(AttributeError):
-        dev.bind_ctrl("inproc://nope")     # a plain proxy has no control socket
+        dev.bind_ctrl("inproc://nope")  # a plain proxy has no control socket

@@ -22,6 +22,8 @@ Guarantees:
   watches the FDs and runs the callbacks on the loop.
 """
 
+from __future__ import annotations
+
 import asyncio
 import functools
 import json
@@ -33,13 +35,23 @@ import types
 import warnings
 import weakref
 from collections import deque
+from typing import Any
 
 from zmqipc import _zmq
 from zmqipc import context as _context
 from zmqipc import poll as _poll
 from zmqipc import socket as _socket
-from zmqipc.constants import (DONTWAIT, ENOTSUP, EVENTS, FD, POLLERR, POLLIN, POLLOUT,
-                              RCVTIMEO, SNDTIMEO)
+from zmqipc.constants import (
+    DONTWAIT,
+    ENOTSUP,
+    EVENTS,
+    FD,
+    POLLERR,
+    POLLIN,
+    POLLOUT,
+    RCVTIMEO,
+    SNDTIMEO,
+)
 from zmqipc.error import Again, ZMQError
 
 __all__ = ["Context", "Socket", "Poller"]
@@ -58,8 +70,11 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
-    warnings.warn("zmqipc.asyncio sockets should be used from a coroutine in a running "
-                  "event loop", RuntimeWarning, stacklevel=4)
+    warnings.warn(
+        "zmqipc.asyncio sockets should be used from a coroutine in a running event loop",
+        RuntimeWarning,
+        stacklevel=4,
+    )
     return asyncio.get_event_loop_policy().get_event_loop()
 
 
@@ -77,6 +92,7 @@ def _set_result(future, value):
 # Readiness callbacks: the loop's own add_reader, or a selector thread
 # ---------------------------------------------------------------------------
 
+
 class _SelectorThread:
     """add_reader/add_writer for a loop that has none (Windows' ProactorEventLoop).
 
@@ -88,8 +104,8 @@ class _SelectorThread:
     select() calls, so the selector is only ever touched by one thread.
     """
 
-    _by_loop = weakref.WeakKeyDictionary()
-    _POLL_S = 1.0   # how often an idle thread checks whether its loop was closed
+    _by_loop: weakref.WeakKeyDictionary[Any, _SelectorThread] = weakref.WeakKeyDictionary()
+    _POLL_S = 1.0  # how often an idle thread checks whether its loop was closed
 
     @classmethod
     def for_loop(cls, loop):
@@ -100,7 +116,7 @@ class _SelectorThread:
 
     def __init__(self, loop):
         self._loop = loop
-        self._callbacks = {}          # (fd, EVENT_READ | EVENT_WRITE) -> callback
+        self._callbacks = {}  # (fd, EVENT_READ | EVENT_WRITE) -> callback
         self._lock = threading.Lock()
         self._changed = True
         self._stopping = False
@@ -108,8 +124,9 @@ class _SelectorThread:
         self._wake_r, self._wake_w = _stdsocket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="zmqipc.asyncio selector")
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name="zmqipc.asyncio selector"
+        )
         self._thread.start()
 
     # --- the loop's side --------------------------------------------------------
@@ -133,7 +150,7 @@ class _SelectorThread:
             if callback is not None:
                 self._callbacks[(fd, event)] = callback
             self._changed = True
-            if not self._callbacks:   # nothing left to watch: let the thread end
+            if not self._callbacks:  # nothing left to watch: let the thread end
                 self._stopping = True
         self._wake()
         return had
@@ -141,7 +158,7 @@ class _SelectorThread:
     def _wake(self):
         try:
             self._wake_w.send(b"\0")
-        except OSError:   # the buffer is full (a wake-up is pending anyway) or closed
+        except OSError:  # the buffer is full (a wake-up is pending anyway) or closed
             pass
 
     def _dispatch(self, ready):
@@ -171,16 +188,19 @@ class _SelectorThread:
                         self._apply(selector)
                 try:
                     selected = selector.select(self._POLL_S)
-                except OSError:   # an FD was closed while registered (select() on Windows)
+                except OSError:  # an FD was closed while registered (select() on Windows)
                     selector.close()
                     selector = self._new_selector()
                     with self._lock:
                         self._changed = True
                     continue
-                ready = [(key.fd, event) for key, mask in selected
-                         if key.fileobj is not self._wake_r
-                         for event in (selectors.EVENT_READ, selectors.EVENT_WRITE)
-                         if mask & event]
+                ready = [
+                    (key.fd, event)
+                    for key, mask in selected
+                    if key.fileobj is not self._wake_r
+                    for event in (selectors.EVENT_READ, selectors.EVENT_WRITE)
+                    if mask & event
+                ]
                 self._drain_wake()
                 if self._loop.is_closed():
                     return
@@ -189,7 +209,7 @@ class _SelectorThread:
                 self._dispatched.clear()
                 try:
                     self._loop.call_soon_threadsafe(self._dispatch, ready)
-                except RuntimeError:   # the loop was closed
+                except RuntimeError:  # the loop was closed
                     return
                 while not self._dispatched.wait(self._POLL_S):
                     if self._loop.is_closed():
@@ -213,14 +233,14 @@ class _SelectorThread:
                 except KeyError:
                     selector.register(fd, events)
             except (OSError, ValueError):
-                pass   # closed before its owner (of a closed loop) could unregister it
+                pass  # closed before its owner (of a closed loop) could unregister it
         self._changed = False
 
     def _drain_wake(self):
         try:
             while self._wake_r.recv(4096):
                 pass
-        except OSError:   # nothing left (BlockingIOError)
+        except OSError:  # nothing left (BlockingIOError)
             pass
 
 
@@ -230,7 +250,7 @@ def _add_reader(loop, fd, callback):
     try:
         loop.add_reader(fd, callback)
         return loop
-    except NotImplementedError:   # ProactorEventLoop
+    except NotImplementedError:  # ProactorEventLoop
         reactor = _SelectorThread.for_loop(loop)
         reactor.add_reader(fd, callback)
         return reactor
@@ -251,12 +271,12 @@ def _add_writer(loop, fd, callback):
 # ---------------------------------------------------------------------------
 
 # loop -> [ReleaseWatcher, reactor, WeakSet of sockets that sent zero-copy on it]
-_release_wakes = weakref.WeakKeyDictionary()
+_release_wakes: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 
 
 def _on_release(watcher):
-    watcher.arm()              # wake again on the next release
-    _zmq.release_pending()     # drop the buffers given back so far
+    watcher.arm()  # wake again on the next release
+    _zmq.release_pending()  # drop the buffers given back so far
 
 
 def _watch_releases(loop, socket):
@@ -289,6 +309,7 @@ def _unwatch_releases(loop, socket):
 # Socket
 # ---------------------------------------------------------------------------
 
+
 class _Waiter:
     """One waiting send or recv: its Future, the non-blocking attempt, its timeout."""
 
@@ -311,8 +332,8 @@ class Socket(_socket.Socket):
     synchronous methods work as on zmqipc.Socket.
     """
 
-    _loop = None        # the loop the FD is registered with
-    _reactor = None     # that loop, or its selector thread
+    _loop = None  # the loop the FD is registered with
+    _reactor = None  # that loop, or its selector thread
     _fd = None
     _serve_scheduled = False
     _releases_watched = False
@@ -320,11 +341,14 @@ class Socket(_socket.Socket):
     def __init__(self, context=None, socket_type=-1, io_loop=None, **kwargs):
         super().__init__(context, socket_type, **kwargs)
         if io_loop is not None:
-            warnings.warn("Socket(io_loop=...) is ignored: the running loop is used",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "Socket(io_loop=...) is ignored: the running loop is used",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self._recv_waiters = deque()
         self._send_waiters = deque()
-        self._poll_waiters = {}     # {future: event mask}: resolved, nothing consumed
+        self._poll_waiters = {}  # {future: event mask}: resolved, nothing consumed
 
     # --- sending ---------------------------------------------------------------
 
@@ -332,39 +356,63 @@ class Socket(_socket.Socket):
         """Send one part; the Future's result is None or a MessageTracker."""
         if not copy:
             self._zero_copy_used()
-        return self._start(self._send_waiters, SNDTIMEO, flags,
-                           lambda: _sync_send(self, data, flags | DONTWAIT, copy, track, **kwargs))
+        return self._start(
+            self._send_waiters,
+            SNDTIMEO,
+            flags,
+            lambda: _sync_send(self, data, flags | DONTWAIT, copy, track, **kwargs),
+        )
 
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
         """Send a multipart message, all parts at once (never part of it)."""
         parts = list(msg_parts)
         if not copy:
             self._zero_copy_used()
-        return self._start(self._send_waiters, SNDTIMEO, flags,
-                           lambda: _sync_send_multipart(self, parts, flags | DONTWAIT, copy, track))
+        return self._start(
+            self._send_waiters,
+            SNDTIMEO,
+            flags,
+            lambda: _sync_send_multipart(self, parts, flags | DONTWAIT, copy, track),
+        )
 
     # --- receiving ---------------------------------------------------------------
 
     def recv(self, flags=0, copy=True, track=False):
         """Receive one part: a Future for bytes (or a Frame with copy=False)."""
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: _sync_recv(self, flags | DONTWAIT, copy, track))
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: _sync_recv(self, flags | DONTWAIT, copy, track),
+        )
 
     def recv_multipart(self, flags=0, copy=True, track=False):
         """Receive all parts of a message: a Future for a list."""
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: _sync_recv_multipart(self, flags | DONTWAIT, copy, track))
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: _sync_recv_multipart(self, flags | DONTWAIT, copy, track),
+        )
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         """Receive one part into ``buffer``: a Future for the message size."""
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: _sync_recv_into(self, buffer, nbytes, flags | DONTWAIT))
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: _sync_recv_into(self, buffer, nbytes, flags | DONTWAIT),
+        )
 
     def _recv_then(self, flags, convert, copy=True):
         """Receive one part and return ``convert(part)``; the conversion runs as part of
         the receive, so nothing can come between the message and the Future."""
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: convert(_sync_recv(self, flags | DONTWAIT, copy, False)))
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: convert(_sync_recv(self, flags | DONTWAIT, copy, False)),
+        )
 
     def recv_string(self, flags=0, encoding="utf-8"):
         return self._recv_then(flags, lambda data: data.decode(encoding))
@@ -379,20 +427,34 @@ class Socket(_socket.Socket):
         return self._recv_then(flags, pickle.loads)
 
     def recv_serialized(self, deserialize, flags=0, copy=True):
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: deserialize(_sync_recv_multipart(self, flags | DONTWAIT, copy, False)))
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: deserialize(_sync_recv_multipart(self, flags | DONTWAIT, copy, False)),
+        )
 
     def recv_array(self, flags=0, copy=False):
         """A Future for the next array sent with send_array."""
         from zmqipc import arrays
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: arrays.recv_array(self._blocking, flags | DONTWAIT, copy))
+
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: arrays.recv_array(self._blocking, flags | DONTWAIT, copy),
+        )
 
     def recv_array_into(self, out, flags=0):
         """A Future for ``out`` once the next array was received into it."""
         from zmqipc import arrays
-        return self._start(self._recv_waiters, RCVTIMEO, flags,
-                           lambda: arrays.recv_array_into(self._blocking, out, flags | DONTWAIT))
+
+        return self._start(
+            self._recv_waiters,
+            RCVTIMEO,
+            flags,
+            lambda: arrays.recv_array_into(self._blocking, out, flags | DONTWAIT),
+        )
 
     @property
     def _blocking(self):
@@ -459,7 +521,7 @@ class Socket(_socket.Socket):
         if loop is not self._loop:
             self._attach(loop)
         future = loop.create_future()
-        while waiters and waiters[0].future.done():   # cancelled or timed out
+        while waiters and waiters[0].future.done():  # cancelled or timed out
             waiters.popleft()
         if not waiters or flags & DONTWAIT:
             try:
@@ -482,13 +544,16 @@ class Socket(_socket.Socket):
         if timeout >= 0:
             timer = loop.call_later(timeout / 1000, _set_again, future)
         waiters.append(_Waiter(future, attempt, timer))
-        self._serve()   # the attempt above may have taken the FD's edge
+        self._serve()  # the attempt above may have taken the FD's edge
         return future
 
     def _after_operation(self):
         """An operation may have consumed the FD's edge: let anyone waiting look again."""
-        if (self._recv_waiters or self._send_waiters or self._poll_waiters) \
-                and not self._serve_scheduled and not self._loop.is_closed():
+        if (
+            (self._recv_waiters or self._send_waiters or self._poll_waiters)
+            and not self._serve_scheduled
+            and not self._loop.is_closed()
+        ):
             self._serve_scheduled = True
             self._loop.call_soon(self._serve)
 
@@ -501,7 +566,7 @@ class Socket(_socket.Socket):
         while True:
             try:
                 events = _getsockopt(self, EVENTS)
-            except ZMQError as e:   # e.g. the context was terminated
+            except ZMQError as e:  # e.g. the context was terminated
                 self._fail_waiters(e)
                 return
             if self._poll_waiters:
@@ -540,19 +605,21 @@ class Socket(_socket.Socket):
     def _serve_polls(self, events):
         for future, flags in list(self._poll_waiters.items()):
             if events & flags and not future.done():
-                future.set_result(events & flags)   # its done callback unregisters it
+                future.set_result(events & flags)  # its done callback unregisters it
 
     def _attach(self, loop):
         """Watch the FD on ``loop`` (once per loop)."""
         if loop is self._loop:
             return
-        fd = _getsockopt(self, FD)   # (raises ENOTSOCK once closed)
+        fd = _getsockopt(self, FD)  # (raises ENOTSOCK once closed)
         self._detach()
         for waiters in (self._recv_waiters, self._send_waiters):
-            waiters.clear()   # Futures of a previous loop: nobody can await them any more
+            waiters.clear()  # Futures of a previous loop: nobody can await them any more
         self._poll_waiters.clear()
         self._fd = fd
-        self._reactor = _add_reader(loop, self._fd, functools.partial(_on_readable, weakref.ref(self)))
+        self._reactor = _add_reader(
+            loop, self._fd, functools.partial(_on_readable, weakref.ref(self))
+        )
         self._loop = loop
 
     def _detach(self):
@@ -576,7 +643,7 @@ class Socket(_socket.Socket):
             if not future.done():
                 try:
                     future.cancel()
-                except RuntimeError:   # its loop is already closed
+                except RuntimeError:  # its loop is already closed
                     pass
 
     def _fail_waiters(self, error):
@@ -585,7 +652,7 @@ class Socket(_socket.Socket):
         self._recv_waiters.clear()
         self._send_waiters.clear()
         self._poll_waiters.clear()
-        self._detach()   # the FD would keep firing
+        self._detach()  # the FD would keep firing
         for waiter in waiting:
             if not waiter.future.done():
                 waiter.future.set_exception(type(error)(error.errno, error.strerror))
@@ -597,6 +664,7 @@ class Socket(_socket.Socket):
 # ---------------------------------------------------------------------------
 # Poller and Context
 # ---------------------------------------------------------------------------
+
 
 class Poller(_poll.Poller):
     """A Poller whose poll() returns a Future for the [(socket, events)] list."""
@@ -619,20 +687,28 @@ class Poller(_poll.Poller):
     async def _wait_any(self, loop, deadline):
         """Return when any registered item may have become ready (or at the deadline)."""
         wake = loop.create_future()
-        raw = []        # (reactor, fd, remove method name)
+        raw = []  # (reactor, fd, remove method name)
         polls = []
         try:
             for item, flags in self.sockets:
                 if isinstance(item, Socket):
-                    polls.append(item.poll(None if deadline is None else
-                                           max(0, (deadline - loop.time()) * 1000),
-                                           flags & (POLLIN | POLLOUT)))
+                    polls.append(
+                        item.poll(
+                            None if deadline is None else max(0, (deadline - loop.time()) * 1000),
+                            flags & (POLLIN | POLLOUT),
+                        )
+                    )
                     polls[-1].add_done_callback(lambda f: _set_result(wake, None))
                     continue
                 # Raw fds, file objects and synchronous zmqipc sockets (whose FD is
                 # edge-triggered: the poll(0) above already consumed the last edge).
-                fd = (item.getsockopt(FD) if isinstance(item, _zmq.Socket)
-                      else item if isinstance(item, int) else item.fileno())
+                fd = (
+                    item.getsockopt(FD)
+                    if isinstance(item, _zmq.Socket)
+                    else item
+                    if isinstance(item, int)
+                    else item.fileno()
+                )
                 wake_up = functools.partial(_set_result, wake, None)
                 if flags & (POLLIN | POLLERR) or isinstance(item, _zmq.Socket):
                     raw.append((_add_reader(loop, fd, wake_up), fd, "remove_reader"))
@@ -657,6 +733,6 @@ class Poller(_poll.Poller):
 class Context(_context.Context):
     """A Context whose sockets are zmqipc.asyncio.Socket (pyzmq's zmq.asyncio.Context)."""
 
-    _socket_class = Socket
+    _socket_class = Socket  # type: ignore[assignment]
     _instance = None
     _instance_pid = None

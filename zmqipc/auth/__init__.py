@@ -8,5 +8,10 @@ before binding the server sockets it should guard, on the same Context.
 from zmqipc.auth.base import CURVE_ALLOW_ANY, Authenticator
 from zmqipc.auth.certs import create_certificates, load_certificate, load_certificates
 
-__all__ = ["Authenticator", "CURVE_ALLOW_ANY", "create_certificates", "load_certificate",
-           "load_certificates"]
+__all__ = [
+    "Authenticator",
+    "CURVE_ALLOW_ANY",
+    "create_certificates",
+    "load_certificate",
+    "load_certificates",
+]

@@ -3,8 +3,8 @@
 import asyncio
 import warnings
 
-from zmqipc.auth.base import Authenticator
 import zmqipc.asyncio as _zaio
+from zmqipc.auth.base import Authenticator
 
 __all__ = ["AsyncioAuthenticator"]
 
@@ -18,8 +18,11 @@ class AsyncioAuthenticator(Authenticator):
     def __init__(self, context=None, loop=None, encoding="utf-8", log=None):
         super().__init__(context, encoding, log)
         if loop is not None:
-            warnings.warn("AsyncioAuthenticator(loop=...) is ignored: the running loop is used",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "AsyncioAuthenticator(loop=...) is ignored: the running loop is used",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self._task = None
 
     async def _serve(self):

@@ -17,6 +17,7 @@ Policy, as pyzmq:
 import inspect
 import logging
 import os
+from typing import Any
 
 from zmqipc.constants import REP
 from zmqipc.utils import z85
@@ -33,18 +34,19 @@ class Authenticator:
     request it receives to ``await handle_zap_message(frames)``. The thread and
     asyncio authenticators do that for you."""
 
-    _zap_socket_class = None   # the Context's default socket class
+    _zap_socket_class: Any = None  # None: the Context's default socket class
 
     def __init__(self, context=None, encoding="utf-8", log=None):
         from zmqipc.context import Context
+
         self.context = context if context is not None else Context.instance()
         self.encoding = encoding
         self.log = log or logging.getLogger("zmqipc.auth")
         self.zap_socket = None
         self.allow_any = False
-        self.passwords = {}               # domain -> {username: password}
-        self.certs = {}                   # domain -> {public key (Z85 bytes): True}
-        self.credentials_providers = {}   # domain -> object with callback(domain, key)
+        self.passwords = {}  # domain -> {username: password}
+        self.certs = {}  # domain -> {public key (Z85 bytes): True}
+        self.credentials_providers = {}  # domain -> object with callback(domain, key)
         self._allowed = set()
         self._denied = set()
 
@@ -91,6 +93,7 @@ class Authenticator:
             return
         self.allow_any = False
         from zmqipc.auth.certs import load_certificates
+
         try:
             self.certs[domain] = load_certificates(location)
         except (OSError, ValueError) as e:
@@ -124,8 +127,14 @@ class Authenticator:
             self.log.exception("ZAP handler failed")
             status, text, user_id = b"500", b"Internal error", ""
         self.log.debug("ZAP reply %s %s", status, text)
-        reply = [VERSION, request_id, status, text,
-                 user_id.encode(self.encoding, "replace") if status == b"200" else b"", b""]
+        reply = [
+            VERSION,
+            request_id,
+            status,
+            text,
+            user_id.encode(self.encoding, "replace") if status == b"200" else b"",
+            b"",
+        ]
         sent = self.zap_socket.send_multipart(reply)
         if inspect.isawaitable(sent):
             await sent
@@ -134,8 +143,16 @@ class Authenticator:
         """Send one ZAP reply (for handlers that decide themselves)."""
         if status_code != b"200":
             user_id = ""
-        self.zap_socket.send_multipart([VERSION, request_id, status_code, status_text,
-                                        user_id.encode(self.encoding, "replace"), b""])
+        self.zap_socket.send_multipart(
+            [
+                VERSION,
+                request_id,
+                status_code,
+                status_text,
+                user_id.encode(self.encoding, "replace"),
+                b"",
+            ]
+        )
 
     async def _decide(self, msg):
         """(status code, status text, user id) for one request."""

@@ -21,11 +21,15 @@ from zmqipc import _zmq
 __all__ = ["create_certificates", "load_certificate", "load_certificates"]
 
 _BANNERS = {
-    "public": ("ZeroMQ CURVE Public Certificate",
-               "Exchange securely, or use a secure mechanism to verify the contents",
-               "of this file after exchange."),
-    "secret": ("ZeroMQ CURVE **Secret** Certificate",
-               "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions."),
+    "public": (
+        "ZeroMQ CURVE Public Certificate",
+        "Exchange securely, or use a secure mechanism to verify the contents",
+        "of this file after exchange.",
+    ),
+    "secret": (
+        "ZeroMQ CURVE **Secret** Certificate",
+        "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.",
+    ),
 }
 
 
@@ -43,7 +47,7 @@ def _write_certificate(path, kind, public_key, secret_key=None, metadata=None):
     if secret_key is not None:
         lines.append('    secret-key = "%s"' % _text(secret_key))
     mode = 0o600 if kind == "secret" else 0o644
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)   # never overwrite
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # never overwrite
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -50,7 +50,7 @@ class ThreadAuthenticator(Authenticator):
     """Answers ZAP requests in a background thread; start() before binding the
     sockets it guards, stop() when done."""
 
-    _zap_socket_class = Socket   # blocking sockets, whatever the Context's default
+    _zap_socket_class = Socket  # blocking sockets, whatever the Context's default
 
     def __init__(self, context=None, encoding="utf-8", log=None):
         super().__init__(context=context, encoding=encoding, log=log)

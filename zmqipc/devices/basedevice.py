@@ -3,6 +3,7 @@
 import multiprocessing
 import threading
 import time
+from typing import Any
 
 from zmqipc.constants import ENOTSOCK, ETERM, PUSH, QUEUE
 from zmqipc.context import Context
@@ -37,7 +38,7 @@ class Device:
     """
 
     context_factory = Context.instance
-    _sides = ("in", "out")
+    _sides: tuple[str, ...] = ("in", "out")
 
     def __init__(self, device_type=QUEUE, in_type=None, out_type=None):
         if in_type is None or out_type is None:
@@ -53,7 +54,7 @@ class Device:
         # bind_in, connect_mon, setsockopt_ctrl, bind_out_to_random_port, ...
         action, _, side = name.partition("_")
         if action in ("bind", "connect", "setsockopt") and side.endswith("_to_random_port"):
-            action, side = "bind_random", side[:-len("_to_random_port")]
+            action, side = "bind_random", side[: -len("_to_random_port")]
         plans = self.__dict__.get("_plans", {})
         if side not in plans:
             raise AttributeError(name)
@@ -70,8 +71,7 @@ class Device:
 
     def __dir__(self):
         names = ["bind_%s", "connect_%s", "setsockopt_%s", "bind_%s_to_random_port"]
-        return sorted(set(super().__dir__()) |
-                      {n % side for n in names for side in self._sides})
+        return sorted(set(super().__dir__()) | {n % side for n in names for side in self._sides})
 
     def _bind_random(self, plan, addr, *args, **kwargs):
         """Pick a free port on ``addr`` now (by binding and releasing it); the device
@@ -105,6 +105,7 @@ class Device:
     def run_device(self):
         """Build the sockets and proxy between them (in the calling thread)."""
         from zmqipc import proxy
+
         ins, outs = self._setup_sockets()
         proxy(ins, outs)
 
@@ -134,8 +135,8 @@ class Device:
 class BackgroundDevice(Device):
     """A Device run by a launcher (a Thread or a Process)."""
 
-    launcher = None
-    _launch_class = None
+    launcher: Any = None
+    _launch_class: Any = None
 
     def start(self):
         self.launcher = self._launch_class(target=self.run, daemon=self.daemon)

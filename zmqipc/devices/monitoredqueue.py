@@ -9,7 +9,7 @@ __all__ = ["monitored_queue"]
 
 def _relay(source, destination, monitor, prefix, swap_ids):
     msg = source.recv_multipart(copy=False)
-    if swap_ids:   # ROUTER to ROUTER: the sender's id goes behind the recipient's
+    if swap_ids:  # ROUTER to ROUTER: the sender's id goes behind the recipient's
         msg[0], msg[1] = msg[1], msg[0]
     destination.send_multipart(msg)
     monitor.send_multipart([prefix] + msg)

@@ -10,7 +10,7 @@ class ProxyBase:
     """Adds the ``mon`` socket (bind_mon, connect_mon, setsockopt_mon, ...): every
     message going through is also sent on it (a PUB socket by default)."""
 
-    _sides = ("in", "out", "mon")
+    _sides: tuple[str, ...] = ("in", "out", "mon")
 
     def __init__(self, in_type, out_type, mon_type=PUB):
         Device.__init__(self, in_type=in_type, out_type=out_type)
@@ -22,6 +22,7 @@ class ProxyBase:
 
     def run_device(self):
         from zmqipc import proxy
+
         proxy(*self._setup_sockets())
 
 

@@ -10,7 +10,7 @@ __all__ = ["ProxySteerable", "ThreadProxySteerable", "ProcessProxySteerable"]
 class ProxySteerableBase:
     """Adds the ``ctrl`` socket (bind_ctrl, connect_ctrl, setsockopt_ctrl, ...)."""
 
-    _sides = ("in", "out", "mon", "ctrl")
+    _sides: tuple[str, ...] = ("in", "out", "mon", "ctrl")
 
     def __init__(self, in_type, out_type, mon_type=PUB, ctrl_type=None):
         super().__init__(in_type=in_type, out_type=out_type, mon_type=mon_type)
@@ -22,6 +22,7 @@ class ProxySteerableBase:
 
     def run_device(self):
         from zmqipc import proxy_steerable
+
         proxy_steerable(*self._setup_sockets())
 
 
