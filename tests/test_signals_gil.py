@@ -18,6 +18,7 @@ import pytest
 
 import zmqipc as zmq
 from conftest import connected_pair, guard
+from zmqipc import _zmq
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -495,3 +496,158 @@ def test_connected_pair_helper(ctx, ipc_endpoint):
     s, c = connected_pair(ctx, ipc_endpoint)
     c.send(b"x")
     assert s.recv() == b"x"
+
+
+# --- sliced waits: Windows' Ctrl-C path, forced here --------------------------------------
+#
+# Windows has no EINTR: its Ctrl-C handler runs on another thread and the blocked
+# call is not interrupted. Sliced mode (the default there) waits in slices and
+# checks for signals between them. Here the signal goes to a helper thread, so
+# the main thread's wait is not interrupted either: only the checks between
+# slices can notice it, as on Windows.
+
+@pytest.fixture
+def sliced():
+    before = _zmq.sliced_wait()
+    _zmq._set_sliced_wait(True)
+    yield
+    _zmq._set_sliced_wait(before)
+
+
+def signal_elsewhere_when_blocked(signum=signal.SIGINT, then=None):
+    """Once the main thread sleeps in its call, deliver ``signum`` to this helper
+    thread (as Windows delivers Ctrl-C), then run ``then``."""
+    def run():
+        wait_until_main_blocked()
+        signal.pthread_kill(threading.get_ident(), signum)
+        if then is not None:
+            then()
+    return in_thread(run)
+
+
+def test_sliced_wait_switch(sliced):
+    assert _zmq.sliced_wait()
+    assert 0 < zmq._zmq.WAIT_SLICE_MS <= 100
+
+
+def test_sliced_recv_raises_keyboard_interrupt_and_loses_nothing(pair, sliced, sigint_default):
+    a, b = pair
+    b.rcvtimeo = -1
+    t = signal_elsewhere_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.recv)
+    t.join()
+    a.send(b"after ctrl-c")
+    assert b.recv() == b"after ctrl-c"
+
+
+@pytest.mark.parametrize("call", ["recv_frame", "recv_multipart", "recv_into"])
+def test_sliced_recv_variants_interrupted(pair, sliced, sigint_default, call):
+    a, b = pair
+    b.rcvtimeo = -1
+    fn = {"recv_frame": lambda: b.recv(copy=False), "recv_multipart": b.recv_multipart,
+          "recv_into": lambda: b.recv_into(bytearray(10))}[call]
+    t = signal_elsewhere_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(fn)
+    t.join()
+    a.send_multipart([b"one", b"two"])
+    assert b.recv_multipart() == [b"one", b"two"]
+
+
+def test_sliced_send_at_hwm_interrupted_sends_nothing(ctx, ipc_endpoint, sliced,
+                                                       sigint_default):
+    """Blocked at the high-water mark, Ctrl-C leaves the queue as it was: every
+    earlier message arrives, in order, and the interrupted one does not."""
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.sndhwm = 1
+    push.connect(ipc_endpoint)      # nobody there yet: messages queue
+    sent = []
+    with pytest.raises(zmq.Again):
+        while True:
+            push.send(b"fill-%d" % len(sent), zmq.NOBLOCK)
+            sent.append(b"fill-%d" % len(sent))
+    t = signal_elsewhere_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(push.send, b"interrupted", copy=False)
+    t.join()
+    pull = ctx.socket(zmq.PULL)
+    guard(pull)
+    pull.bind(ipc_endpoint)
+    push.send(b"after")
+    got = [pull.recv() for _ in range(len(sent) + 1)]
+    assert got == sent + [b"after"]
+
+
+def test_sliced_poll_interrupted(pair, sliced, sigint_default):
+    _, b = pair
+    poller = zmq.Poller()
+    poller.register(b, zmq.POLLIN)
+    t = signal_elsewhere_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(poller.poll)
+    t.join()
+
+
+def test_sliced_poll_with_timeout_interrupted(pair, sliced, sigint_default):
+    _, b = pair
+    t = signal_elsewhere_when_blocked()
+    with pytest.raises(KeyboardInterrupt):
+        _blocking_call(b.poll, 60_000)
+    t.join()
+
+
+def test_sliced_recv_resumes_after_a_handler_that_returns(pair, sliced, sigusr1_flag):
+    a, b = pair
+    b.rcvtimeo = -1
+    t = signal_elsewhere_when_blocked(signal.SIGUSR1, then=lambda: (
+        sigusr1_flag.wait(), a.send(b"after the handler")))
+    assert _blocking_call(b.recv) == b"after the handler"
+    t.join()
+    assert sigusr1_flag.is_set()
+
+
+def test_sliced_recv_gets_a_message_that_arrives_while_waiting(pair, sliced):
+    a, b = pair
+    b.rcvtimeo = -1
+    t = in_thread(lambda: (wait_until_main_blocked(), a.send(b"late")))
+    assert _blocking_call(b.recv) == b"late"
+    t.join()
+
+
+@pytest.mark.parametrize("timeout_ms", [0, 1, 120])
+def test_sliced_rcvtimeo_still_raises_again(pair, sliced, timeout_ms):
+    _, b = pair
+    b.rcvtimeo = timeout_ms
+    with pytest.raises(zmq.Again):
+        b.recv()
+    assert b.poll(0) == 0   # nothing was consumed or invented
+
+
+def test_sliced_sndtimeo_at_hwm_raises_again(ctx, ipc_endpoint, sliced):
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.sndhwm = 1
+    push.sndtimeo = 120
+    push.connect(ipc_endpoint)
+    with pytest.raises(zmq.Again):
+        while True:
+            push.send(b"fill", zmq.NOBLOCK)
+    with pytest.raises(zmq.Again):
+        push.send(b"blocked")
+
+
+def test_sliced_wait_is_chosen_by_environment():
+    """ZMQIPC_SLICED_WAIT=1 at import selects sliced waits (Windows always has them)."""
+    import subprocess
+
+    code = "import zmqipc; print(zmqipc._zmq.sliced_wait())"
+    env = dict(os.environ, ZMQIPC_SLICED_WAIT="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(zmq.__file__)))
+    assert out.stdout.strip() == "True"
+    env.pop("ZMQIPC_SLICED_WAIT")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(zmq.__file__)))
+    assert out.stdout.strip() == str(os.name == "nt")

@@ -6,8 +6,8 @@ def poll(sockets, timeout=-1):
     ready ones."""
     cdef int n = len(sockets)
     cdef zmq_pollitem_t *items
-    cdef long remaining
-    cdef int rc = -1
+    cdef long remaining, wait_ms
+    cdef int rc
     if timeout is None or timeout < 0:
         remaining = -1
     else:
@@ -30,13 +30,20 @@ def poll(sockets, timeout=-1):
                     raise TypeError("cannot poll %r: not a Socket, fd or object with fileno()"
                                     % (obj,))
                 items[i].fd = fd if isinstance(fd, int) else fd()
-        while rc < 0:
+        while True:
+            wait_ms = remaining   # in sliced mode at most WAIT_SLICE_MS (_blocking.pxi)
+            if _sliced_wait and (remaining < 0 or remaining > WAIT_SLICE_MS):
+                wait_ms = WAIT_SLICE_MS
             with nogil:
-                rc = zmq_poll(items, n, remaining)
+                rc = zmq_poll(items, n, wait_ms)
             if rc < 0:
-                retry_or_raise()
-                if deadline is not None:   # interrupted: poll again for the time left
-                    remaining = max(0, <long>((deadline - time.monotonic()) * 1000))
+                retry_or_raise()   # interrupted: poll again for the time left
+            elif rc > 0 or wait_ms == remaining:
+                break
+            else:
+                PyErr_CheckSignals()   # between slices: Ctrl-C raises here
+            if deadline is not None:
+                remaining = max(0, <long>((deadline - time.monotonic()) * 1000))
         return [(sockets[i][0], items[i].revents) for i in range(n) if items[i].revents]
     finally:
         free(items)

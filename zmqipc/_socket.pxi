@@ -177,25 +177,24 @@ cdef class Socket:
         at least copy_threshold bytes, handed to libzmq without a copy."""
         cdef Py_buffer view
         cdef zmq_msg_t msg
-        cdef int rc = -1
+        cdef _BlockingOp op
         get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        op.handle = self.handle
+        op.flags = flags
         if copy or view.len < self.copy_threshold:   # below the crossover copying wins
+            op.kind = OP_SEND
+            op.buf = view.buf
+            op.size = <size_t>view.len
             try:
-                while rc < 0:
-                    with nogil:
-                        rc = zmq_send(self.handle, view.buf, <size_t>view.len, flags)
-                    if rc < 0:
-                        retry_or_raise()
+                run_blocking(&op)
                 return 0
             finally:
                 PyBuffer_Release(&view)
         lease_buffer(&msg, &view, tracker)   # the lease owns the view from here
+        op.kind = OP_MSG_SEND
+        op.msg = &msg
         try:
-            while rc < 0:
-                with nogil:
-                    rc = zmq_msg_send(&msg, self.handle, flags)
-                if rc < 0:
-                    retry_or_raise()
+            run_blocking(&op)
             return 0   # libzmq owns msg now
         except BaseException:
             zmq_msg_close(&msg)   # queues the release; drain now so the caller of a
@@ -204,15 +203,15 @@ cdef class Socket:
 
     cdef int _send_frame(self, Frame frame, int flags) except -1:
         cdef zmq_msg_t msg
-        cdef int rc = -1
+        cdef _BlockingOp op
+        op.kind = OP_MSG_SEND
+        op.handle = self.handle
+        op.msg = &msg
+        op.flags = flags
         check_rc(zmq_msg_init(&msg))
         try:
             check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
-            while rc < 0:
-                with nogil:
-                    rc = zmq_msg_send(&msg, self.handle, flags)
-                if rc < 0:
-                    retry_or_raise()
+            run_blocking(&op)
             return 0
         finally:
             zmq_msg_close(&msg)
@@ -253,26 +252,26 @@ cdef class Socket:
 
     cdef object _recv_bytes(self, int flags):
         cdef zmq_msg_t msg
-        cdef int rc = -1
+        cdef _BlockingOp op
+        op.kind = OP_MSG_RECV
+        op.handle = self.handle
+        op.msg = &msg
+        op.flags = flags
         check_rc(zmq_msg_init(&msg))
         try:
-            while rc < 0:
-                with nogil:
-                    rc = zmq_msg_recv(&msg, self.handle, flags)
-                if rc < 0:
-                    retry_or_raise()
+            run_blocking(&op)
             return msg_to_bytes(&msg)
         finally:
             zmq_msg_close(&msg)
 
     cdef Frame _recv_frame(self, int flags):
         cdef Frame frame = Frame.__new__(Frame)
-        cdef int rc = -1
-        while rc < 0:
-            with nogil:
-                rc = zmq_msg_recv(&frame.msg, self.handle, flags)
-            if rc < 0:
-                retry_or_raise()
+        cdef _BlockingOp op
+        op.kind = OP_MSG_RECV
+        op.handle = self.handle
+        op.msg = &frame.msg
+        op.flags = flags
+        run_blocking(&op)
         frame.more = zmq_msg_more(&frame.msg)
         # Writable unless it is a read-only buffer sent zero-copy over inproc.
         frame.writable = not (_readonly_leased and
@@ -295,7 +294,7 @@ cdef class Socket:
         Like zmq_recv, a longer message is truncated to the buffer: compare the
         result with the buffer length (recv_array_into raises instead)."""
         cdef Py_buffer view
-        cdef int rc = -1
+        cdef _BlockingOp op
         self._begin_io()
         if nbytes < 0:
             raise ValueError("nbytes must be >= 0, not %d" % nbytes)
@@ -310,12 +309,12 @@ cdef class Socket:
                 raise ValueError("nbytes=%d too big for a buffer of %d bytes" % (nbytes, view.len))
             if nbytes == 0:
                 nbytes = view.len
-            while rc < 0:
-                with nogil:
-                    rc = zmq_recv(self.handle, view.buf, <size_t>nbytes, flags)
-                if rc < 0:
-                    retry_or_raise()
-            return rc
+            op.kind = OP_RECV
+            op.handle = self.handle
+            op.buf = view.buf
+            op.size = <size_t>nbytes
+            op.flags = flags
+            return run_blocking(&op)
         finally:
             PyBuffer_Release(&view)
 
