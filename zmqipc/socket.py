@@ -1,6 +1,5 @@
 """zmqipc.Socket: the compiled socket plus pyzmq's Python conveniences."""
 
-import errno
 import itertools
 import json
 import pickle
@@ -9,7 +8,7 @@ import sys
 import warnings
 
 from zmqipc import _zmq, arrays
-from zmqipc.constants import (EADDRINUSE, EVENT_ALL, PAIR, POLLIN, RCVHWM, SNDHWM, SocketOption,
+from zmqipc.constants import (EACCES, EADDRINUSE, EINVAL, EVENT_ALL, PAIR, POLLIN, RCVHWM, SNDHWM, SocketOption,
                               SocketType, SUBSCRIBE, UNSUBSCRIBE, HWM)
 from zmqipc.error import ZMQBindError, ZMQError
 
@@ -100,7 +99,7 @@ class Socket(_zmq.Socket):
         try:
             return self.get(option)
         except ZMQError as e:
-            if e.errno == errno.EINVAL:
+            if e.errno == EINVAL:
                 raise AttributeError("%s option is write-only" % name) from None
             raise
 
@@ -180,7 +179,7 @@ class Socket(_zmq.Socket):
                 super().bind("%s:%d" % (addr, port))
                 self._note_endpoint(addr)
             except ZMQError as e:
-                if e.errno in (EADDRINUSE, errno.EACCES):
+                if e.errno in (EADDRINUSE, EACCES):
                     continue
                 raise
             return port
