@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
-from setuptools.command.sdist import sdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "vendor", "libzmq"))
@@ -116,7 +115,7 @@ class BuildExt(build_ext):
             return list(pool.map(compile_one, sources))
 
     def write_build_info(self, ext, marker):
-        info = dict(marker, platform_config=PLATFORM, sanitize=SANITIZE or None,
+        info = dict(marker, platform_config=PLATFORM, sanitize=SANITIZE or None, debug=DEBUG,
                     compiler=self.compiler.compiler_type, python=sysconfig.get_platform())
         path = os.path.join(os.path.dirname(self.get_ext_fullpath(ext.name)), "_build_info.json")
         with open(path, "w") as f:
@@ -128,14 +127,6 @@ class BuildExt(build_ext):
         built = os.path.join(self.build_lib, "zmqipc", "_build_info.json")
         if os.path.exists(built):
             self.copy_file(built, os.path.join(HERE, "zmqipc", "_build_info.json"))
-
-
-class Sdist(sdist):
-    """Ship the verified, patched libzmq tree so an sdist builds with no network."""
-
-    def run(self):
-        fetch.prepare_source()
-        super().run()
 
 
 def extensions():
@@ -154,4 +145,7 @@ def extensions():
     return cythonize([ext], language_level=3, compiler_directives=cfg.CYTHON_DIRECTIVES)
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt, "sdist": Sdist})
+# The verified, patched libzmq tree is prepared before anything else: the licence
+# files come with it, and an sdist ships it so that it builds with no network.
+fetch.prepare_source()
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

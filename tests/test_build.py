@@ -3,6 +3,7 @@ and the source fetch step's verification."""
 
 import ctypes
 import hashlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -64,6 +65,55 @@ def test_dynamic_symbol_table_exports_only_init():
         pytest.skip("nm not available")
     exported = [line.split()[-1] for line in out.splitlines() if line.strip()]
     assert exported == ["PyInit__zmq"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads ELF sections with readelf")
+def test_release_build_is_stripped():
+    """Release builds carry no debug info: the wheel stays small (issue: 5.7 MB)."""
+    if zmq.build_info().get("debug", True):
+        pytest.skip("a ZMQIPC_DEBUG/ZMQIPC_SANITIZE build keeps its debug info on purpose")
+    try:
+        out = subprocess.run(["readelf", "-S", "-W", zmq._zmq.__file__],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("readelf not available")
+    assert ".debug_info" not in out and ".symtab" not in out
+
+
+def test_licence_files_installed():
+    """zmqipc's LICENSE and the bundled code's licence texts ship with the package."""
+    files = importlib.metadata.distribution("zmqipc").files or []
+    shipped = {f.name for f in files if ".dist-info" in str(f)}
+    assert {"LICENSE", "COPYING", "COPYING.LESSER", "license.txt"} <= shipped
+
+
+def pe_imports():
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import pe_imports as module
+    finally:
+        sys.path.remove(os.path.join(ROOT, "tools"))
+    return module
+
+
+def test_pe_import_allowlist():
+    """The rule the Windows extension is held to: Windows' own DLLs and python3XY.dll."""
+    allowed = ["KERNEL32.dll", "WS2_32.dll", "IPHLPAPI.DLL", "ADVAPI32.dll", "RPCRT4.dll",
+               "msvcrt.dll", "api-ms-win-crt-runtime-l1-1-0.dll", "python311.dll", "python314.dll"]
+    runtimes = ["libstdc++-6.dll", "libgcc_s_seh-1.dll", "libwinpthread-1.dll", "MSVCP140.dll",
+                "VCRUNTIME140.dll", "VCRUNTIME140_1.dll", "libzmq.dll", "python27.dll"]
+    assert pe_imports().disallowed(allowed + runtimes) == runtimes
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="reads the Windows extension's PE import table")
+def test_windows_extension_imports_only_system_dlls():
+    """libzmq's C++ runtime is linked statically (/MT): the .pyd needs nothing
+    beside Windows and python3XY.dll, and exports only its init function."""
+    module = pe_imports()
+    image = module.PEImage(zmq._zmq.__file__)
+    assert module.disallowed(image.imports()) == [], image.imports()
+    assert any(module.PYTHON_DLL.fullmatch(dll.lower()) for dll in image.imports())
+    assert image.exports() == ["PyInit__zmq"]
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp", "inproc"])
