@@ -69,7 +69,9 @@ class BuildExt(build_ext):
     def compiler_key(self):
         """Identifies the compilers and flags: objects built by another compiler or
         with other flags (a gcc build, then a clang one) are never reused."""
-        commands = [getattr(self.compiler, attr, None) for attr in ("compiler_so", "linker_so", "cc")]
+        commands = [
+            getattr(self.compiler, attr, None) for attr in ("compiler_so", "linker_so", "cc")
+        ]
         flags = [self.flags(name, libzmq) for name in ("a.c", "a.cpp") for libzmq in (True, False)]
         key = repr((self.compiler.compiler_type, commands, flags, self.link_flags()))
         return hashlib.sha256(key.encode()).hexdigest()[:12]
@@ -99,15 +101,30 @@ class BuildExt(build_ext):
 
         def compile_one(source):
             libzmq = source not in cfg.OWN_C_SOURCES
-            out_dir = os.path.join(self.build_temp, "libzmq-" + self.compiler_key() if libzmq else "own")
+            out_dir = os.path.join(
+                self.build_temp, "libzmq-" + self.compiler_key() if libzmq else "own"
+            )
             obj = self.compiler.object_filenames([source], output_dir=out_dir)[0]
             newest_input = max(os.path.getmtime(source), os.path.getmtime(config))
-            if libzmq and not self.force and os.path.exists(obj) and os.path.getmtime(obj) >= newest_input:
+            if (
+                libzmq
+                and not self.force
+                and os.path.exists(obj)
+                and os.path.getmtime(obj) >= newest_input
+            ):
                 return obj  # up to date: in-tree rebuilds stay fast
-            macros, include = ((libzmq_macros, libzmq_include) if libzmq
-                               else (cfg.EXTENSION_MACROS, cfg.EXTENSION_INCLUDE_DIRS))
-            return self.compiler.compile([source], output_dir=out_dir, macros=macros, include_dirs=include,
-                                         extra_postargs=self.flags(source, libzmq))[0]
+            macros, include = (
+                (libzmq_macros, libzmq_include)
+                if libzmq
+                else (cfg.EXTENSION_MACROS, cfg.EXTENSION_INCLUDE_DIRS)
+            )
+            return self.compiler.compile(
+                [source],
+                output_dir=out_dir,
+                macros=macros,
+                include_dirs=include,
+                extra_postargs=self.flags(source, libzmq),
+            )[0]
 
         sources = cfg.libzmq_sources(PLATFORM) + cfg.OWN_C_SOURCES
         print("compiling libzmq and csrc: %d files with %d jobs" % (len(sources), jobs))
@@ -115,8 +132,14 @@ class BuildExt(build_ext):
             return list(pool.map(compile_one, sources))
 
     def write_build_info(self, ext, marker):
-        info = dict(marker, platform_config=PLATFORM, sanitize=SANITIZE or None, debug=DEBUG,
-                    compiler=self.compiler.compiler_type, python=sysconfig.get_platform())
+        info = dict(
+            marker,
+            platform_config=PLATFORM,
+            sanitize=SANITIZE or None,
+            debug=DEBUG,
+            compiler=self.compiler.compiler_type,
+            python=sysconfig.get_platform(),
+        )
         path = os.path.join(os.path.dirname(self.get_ext_fullpath(ext.name)), "_build_info.json")
         with open(path, "w") as f:
             json.dump(info, f, indent=1)
@@ -139,8 +162,10 @@ def extensions():
         define_macros=cfg.EXTENSION_MACROS,
         language="c++",
         libraries=cfg.SYSTEM_LIBRARIES.get(PLATFORM, []),
-        depends=["zmqipc/_zmq.pxd"] + sorted(glob.glob("csrc/*.h"))
-        + sorted(glob.glob("zmqipc/includes/*.pxd")) + sorted(glob.glob("zmqipc/*.pxi")),
+        depends=["zmqipc/_zmq.pxd"]
+        + sorted(glob.glob("csrc/*.h"))
+        + sorted(glob.glob("zmqipc/includes/*.pxd"))
+        + sorted(glob.glob("zmqipc/*.pxi")),
     )
     return cythonize([ext], language_level=3, compiler_directives=cfg.CYTHON_DIRECTIVES)
 

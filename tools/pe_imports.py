@@ -18,8 +18,15 @@ import struct
 import sys
 
 # DLLs that every supported Windows (10 and later) provides.
-WINDOWS_SYSTEM_DLLS = {"kernel32.dll", "advapi32.dll", "ws2_32.dll", "iphlpapi.dll", "rpcrt4.dll",
-                       "msvcrt.dll", "ucrtbase.dll"}
+WINDOWS_SYSTEM_DLLS = {
+    "kernel32.dll",
+    "advapi32.dll",
+    "ws2_32.dll",
+    "iphlpapi.dll",
+    "rpcrt4.dll",
+    "msvcrt.dll",
+    "ucrtbase.dll",
+}
 # The universal C runtime's API sets (api-ms-win-crt-*.dll) are part of Windows too.
 API_SET = re.compile(r"api-ms-win-[a-z0-9-]+\.dll")
 PYTHON_DLL = re.compile(r"python3\d*\.dll")
@@ -37,7 +44,7 @@ class PEImage:
         if data[:2] != b"MZ":
             raise PEError("%s: no MZ header" % path)
         pe = struct.unpack_from("<I", data, 0x3C)[0]
-        if data[pe:pe + 4] != b"PE\0\0":
+        if data[pe : pe + 4] != b"PE\0\0":
             raise PEError("%s: no PE signature" % path)
         sections, optional_size = struct.unpack_from("<H12xH", data, pe + 6)
         optional = pe + 24
@@ -47,7 +54,9 @@ class PEImage:
             raise PEError("%s: unknown optional header magic %#x" % (path, magic))
         self.directories = [struct.unpack_from("<II", data, directories + 8 * i) for i in range(2)]
         table = optional + optional_size
-        self.sections = [struct.unpack_from("<8xIIII", data, table + 40 * i) for i in range(sections)]
+        self.sections = [
+            struct.unpack_from("<8xIIII", data, table + 40 * i) for i in range(sections)
+        ]
 
     def offset(self, rva):
         """File offset of a relative virtual address."""
@@ -58,7 +67,7 @@ class PEImage:
 
     def string(self, rva):
         at = self.offset(rva)
-        return self.data[at:self.data.index(b"\0", at)].decode("ascii")
+        return self.data[at : self.data.index(b"\0", at)].decode("ascii")
 
     def imports(self):
         """Names of the imported DLLs, in table order."""
@@ -80,13 +89,20 @@ class PEImage:
             return []
         count, names_rva = struct.unpack_from("<24xI4xI", self.data, self.offset(rva))
         names = self.offset(names_rva)
-        return [self.string(struct.unpack_from("<I", self.data, names + 4 * i)[0]) for i in range(count)]
+        return [
+            self.string(struct.unpack_from("<I", self.data, names + 4 * i)[0]) for i in range(count)
+        ]
 
 
 def disallowed(dlls):
     """The imports that are neither Windows system DLLs nor python3XY.dll."""
-    return [d for d in dlls if d.lower() not in WINDOWS_SYSTEM_DLLS
-            and not API_SET.fullmatch(d.lower()) and not PYTHON_DLL.fullmatch(d.lower())]
+    return [
+        d
+        for d in dlls
+        if d.lower() not in WINDOWS_SYSTEM_DLLS
+        and not API_SET.fullmatch(d.lower())
+        and not PYTHON_DLL.fullmatch(d.lower())
+    ]
 
 
 if __name__ == "__main__":

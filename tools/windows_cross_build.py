@@ -69,11 +69,14 @@ def tool(prefix, *names):
         path = shutil.which(prefix + "-" + name)
         if path:
             return path
-    sys.exit("error: %s-%s not found; apt-get install g++-mingw-w64-x86-64-posix mingw-w64"
-             % (prefix, names[-1]))
+    sys.exit(
+        "error: %s-%s not found; apt-get install g++-mingw-w64-x86-64-posix mingw-w64"
+        % (prefix, names[-1])
+    )
 
 
 # --- CPython headers ---------------------------------------------------------------
+
 
 def cpython_archive():
     """The pinned CPython source archive: from the cache, else through apt-get source."""
@@ -84,10 +87,15 @@ def cpython_archive():
             fetch.apt_source_download(CPYTHON["apt"], tmp)
             got = os.path.join(tmp, CPYTHON["name"])
             if not os.path.exists(got):
-                sys.exit("error: apt-get source %s brought no %s" % (CPYTHON["apt"], CPYTHON["name"]))
+                sys.exit(
+                    "error: apt-get source %s brought no %s" % (CPYTHON["apt"], CPYTHON["name"])
+                )
             digest = fetch.sha256_of(got)
             if digest != CPYTHON["sha256"]:
-                sys.exit("error: %s has sha256 %s, expected %s" % (CPYTHON["name"], digest, CPYTHON["sha256"]))
+                sys.exit(
+                    "error: %s has sha256 %s, expected %s"
+                    % (CPYTHON["name"], digest, CPYTHON["sha256"])
+                )
             shutil.copyfile(got, cached)
     return cached
 
@@ -100,10 +108,13 @@ def cpython_headers(build):
         shutil.rmtree(staging, ignore_errors=True)
         wanted = (CPYTHON["root"] + "Include/", CPYTHON["root"] + "PC/pyconfig.h")
         with tarfile.open(cpython_archive()) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and m.name.startswith(wanted)
-                       and ".." not in m.name.split("/")]
+            members = [
+                m
+                for m in tar.getmembers()
+                if m.isfile() and m.name.startswith(wanted) and ".." not in m.name.split("/")
+            ]
             for m in members:
-                target = os.path.join(staging, m.name[len(CPYTHON["root"]):])
+                target = os.path.join(staging, m.name[len(CPYTHON["root"]) :])
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with tar.extractfile(m) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)
@@ -112,6 +123,7 @@ def cpython_headers(build):
 
 
 # --- compiling ------------------------------------------------------------------------
+
 
 def define_args(macros):
     return ["-D%s" % name if value is None else "-D%s=%s" % (name, value) for name, value in macros]
@@ -131,13 +143,20 @@ class CrossBuild:
 
     def compile(self, source, obj, libzmq, macros, include_dirs):
         compiler = self.cxx if cfg.is_cxx(source) else self.cc
-        cmd = ([compiler, "-c", source, "-o", obj] + define_args(macros)
-               + ["-I" + d for d in include_dirs]
-               + cfg.compile_flags(source, "gnu", libzmq, werror=self.werror))
+        cmd = (
+            [compiler, "-c", source, "-o", obj]
+            + define_args(macros)
+            + ["-I" + d for d in include_dirs]
+            + cfg.compile_flags(source, "gnu", libzmq, werror=self.werror)
+        )
         stamp = obj + ".cmd"
         config = cfg.libzmq_config_header(PLATFORM)
-        if (os.path.exists(obj) and os.path.exists(stamp) and open(stamp).read() == repr(cmd)
-                and os.path.getmtime(obj) >= max(os.path.getmtime(source), os.path.getmtime(config))):
+        if (
+            os.path.exists(obj)
+            and os.path.exists(stamp)
+            and open(stamp).read() == repr(cmd)
+            and os.path.getmtime(obj) >= max(os.path.getmtime(source), os.path.getmtime(config))
+        ):
             return obj  # up to date (same command, newer than its source and our config)
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
@@ -161,9 +180,13 @@ class CrossBuild:
 
     def libzmq(self):
         sources = cfg.libzmq_sources(PLATFORM)
-        log("compiling %d libzmq sources with %s / %s (%d jobs)" % (len(sources), self.cxx, self.cc, self.jobs))
-        objects = self.objects(sources, "libzmq", True, cfg.libzmq_macros(PLATFORM),
-                               cfg.libzmq_include_dirs(PLATFORM))
+        log(
+            "compiling %d libzmq sources with %s / %s (%d jobs)"
+            % (len(sources), self.cxx, self.cc, self.jobs)
+        )
+        objects = self.objects(
+            sources, "libzmq", True, cfg.libzmq_macros(PLATFORM), cfg.libzmq_include_dirs(PLATFORM)
+        )
         archive = os.path.join(self.build, "libzmq.a")
         if os.path.exists(archive):
             os.remove(archive)
@@ -173,10 +196,16 @@ class CrossBuild:
     def extension_objects(self, python_include):
         generated = os.path.join(self.build, "cython", "_zmq.cpp")
         os.makedirs(os.path.dirname(generated), exist_ok=True)
-        directives = [arg for k, v in cfg.CYTHON_DIRECTIVES.items() for arg in ("-X", "%s=%s" % (k, v))]
+        directives = [
+            arg for k, v in cfg.CYTHON_DIRECTIVES.items() for arg in ("-X", "%s=%s" % (k, v))
+        ]
         log("cythonizing %s" % cfg.CYTHON_SOURCE)
-        run([sys.executable, "-m", "cython", "-3", "--cplus"] + directives
-            + ["-o", generated, cfg.CYTHON_SOURCE], cwd=ROOT)
+        run(
+            [sys.executable, "-m", "cython", "-3", "--cplus"]
+            + directives
+            + ["-o", generated, cfg.CYTHON_SOURCE],
+            cwd=ROOT,
+        )
         # MS_WIN64: PC/pyconfig.h derives it from _WIN64 only for MSVC.
         macros = cfg.EXTENSION_MACROS + [("MS_WIN64", None), ("NDEBUG", None)]
         include = cfg.EXTENSION_INCLUDE_DIRS + python_include
@@ -191,9 +220,12 @@ class CrossBuild:
         whose address is taken in a static initialiser (a type slot such as
         PyObject_GenericGetAttr) is referenced plainly and needs a thunk: it
         must be a function the headers declare with PyAPI_FUNC."""
-        out = run([self.nm, "--undefined-only", "--format=just-symbols"] + objects,
-                  capture_output=True, text=True).stdout.split()
-        imported = {s[len("__imp_"):] for s in out if re.match(r"__imp__?Py", s)}
+        out = run(
+            [self.nm, "--undefined-only", "--format=just-symbols"] + objects,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        imported = {s[len("__imp_") :] for s in out if re.match(r"__imp__?Py", s)}
         thunks = {s for s in out if re.match(r"_?Py", s)}
         declared = set()
         for folder, _, files in os.walk(python_include[0]):
@@ -201,24 +233,46 @@ class CrossBuild:
                 text = open(os.path.join(folder, name), encoding="utf-8", errors="replace").read()
                 declared.update(re.findall(r"PyAPI_FUNC\([^;]*?\)\s*(\w+)\s*\(", text))
         if thunks - declared:
-            sys.exit("error: %s referenced without dllimport and not declared PyAPI_FUNC"
-                     % ", ".join(sorted(thunks - declared)))
+            sys.exit(
+                "error: %s referenced without dllimport and not declared PyAPI_FUNC"
+                % ", ".join(sorted(thunks - declared))
+            )
         definition = os.path.join(self.build, PYTHON_DLL[:-4] + ".def")
         with open(definition, "w") as f:
             f.write("LIBRARY %s\nEXPORTS\n" % PYTHON_DLL)
-            f.writelines("    %s%s\n" % (name, "" if name in thunks else " DATA")
-                         for name in sorted(imported | thunks))
+            f.writelines(
+                "    %s%s\n" % (name, "" if name in thunks else " DATA")
+                for name in sorted(imported | thunks)
+            )
         library = os.path.join(self.build, "lib%s.a" % PYTHON_DLL[:-4])
-        run([self.dlltool, "--input-def", definition, "--output-lib", library, "--dllname", PYTHON_DLL])
-        log("import library for %s: %d symbols, %d with call thunks (%s)"
-            % (PYTHON_DLL, len(imported | thunks), len(thunks), definition))
+        run(
+            [
+                self.dlltool,
+                "--input-def",
+                definition,
+                "--output-lib",
+                library,
+                "--dllname",
+                PYTHON_DLL,
+            ]
+        )
+        log(
+            "import library for %s: %d symbols, %d with call thunks (%s)"
+            % (PYTHON_DLL, len(imported | thunks), len(thunks), definition)
+        )
         return library
 
     def link_pyd(self, objects, libzmq, python_lib):
         pyd = os.path.join(self.build, "_zmq.%s-win_amd64.pyd" % PY_TAG)
         libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
-        run([self.cxx, "-shared", "-o", pyd] + objects + [libzmq, python_lib] + libs
-            + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
+        run(
+            [self.cxx, "-shared", "-o", pyd]
+            + objects
+            + [libzmq, python_lib]
+            + libs
+            + cfg.link_flags(PLATFORM, "gnu"),
+            cwd=ROOT,
+        )
         return pyd
 
     def check_pyd(self, pyd):
@@ -228,20 +282,36 @@ class CrossBuild:
         by_objdump = re.findall(r"^\s*DLL Name: (\S+)", dump, re.M)
         image = pe_imports.PEImage(pyd)
         if by_objdump != image.imports():
-            sys.exit("error: objdump lists imports %s, pe_imports.py %s" % (by_objdump, image.imports()))
+            sys.exit(
+                "error: objdump lists imports %s, pe_imports.py %s" % (by_objdump, image.imports())
+            )
         log("%s imports: %s" % (os.path.basename(pyd), ", ".join(by_objdump)))
         bad = pe_imports.disallowed(by_objdump)
         if bad or PYTHON_DLL not in by_objdump:
-            sys.exit("error: the .pyd must import only Windows system DLLs and %s; it imports %s"
-                     % (PYTHON_DLL, ", ".join(by_objdump)))
+            sys.exit(
+                "error: the .pyd must import only Windows system DLLs and %s; it imports %s"
+                % (PYTHON_DLL, ", ".join(by_objdump))
+            )
         if image.exports() != ["PyInit__zmq"]:
             sys.exit("error: the .pyd must export only PyInit__zmq, not %s" % image.exports())
 
     def smoke_exe(self, libzmq):
         obj = os.path.join(self.build, "windows_smoke.o")
         exe = os.path.join(self.build, "windows_smoke.exe")
-        run([self.cc, "-O2", "-DZMQ_STATIC", "-I", os.path.join(cfg.LIBZMQ, "include"),
-             "-c", "tools/windows_smoke.c", "-o", obj], cwd=ROOT)
+        run(
+            [
+                self.cc,
+                "-O2",
+                "-DZMQ_STATIC",
+                "-I",
+                os.path.join(cfg.LIBZMQ, "include"),
+                "-c",
+                "tools/windows_smoke.c",
+                "-o",
+                obj,
+            ],
+            cwd=ROOT,
+        )
         libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
         run([self.cxx, "-o", exe, obj, libzmq] + libs + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
         return exe
@@ -254,7 +324,9 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     fetch.prepare_source()
-    cross = CrossBuild(args.build_dir, args.jobs, os.environ.get("ZMQIPC_CROSS_PREFIX", "x86_64-w64-mingw32"))
+    cross = CrossBuild(
+        args.build_dir, args.jobs, os.environ.get("ZMQIPC_CROSS_PREFIX", "x86_64-w64-mingw32")
+    )
     python_include = cpython_headers(cross.build)
     try:
         libzmq = cross.libzmq()

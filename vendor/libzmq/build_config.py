@@ -23,8 +23,10 @@ EXTENSION_INCLUDE_DIRS = ["csrc", os.path.join(LIBZMQ, "include")]
 EXTENSION_MACROS = [("ZMQ_STATIC", None)]
 CYTHON_DIRECTIVES = {"embedsignature": True, "binding": False, "cdivision": True}
 
-SYSTEM_LIBRARIES = {"windows": ["ws2_32", "iphlpapi", "advapi32", "rpcrt4"],
-                    "linux": ["rt"]}  # rt: shm_open on glibc < 2.34
+SYSTEM_LIBRARIES = {
+    "windows": ["ws2_32", "iphlpapi", "advapi32", "rpcrt4"],
+    "linux": ["rt"],
+}  # rt: shm_open on glibc < 2.34
 
 # C++ standard for libzmq and the Cython module; C uses the compiler's default.
 CXX_STD = "-std=gnu++11"
@@ -41,11 +43,15 @@ def is_cxx(source):
 
 # --- libzmq --------------------------------------------------------------------
 
+
 def libzmq_sources(platform):
     src = os.path.join(LIBZMQ, "src")
     # WebSocket transports need sources the archives lack (sha1): not built.
-    files = [os.path.join(src, f) for f in sorted(os.listdir(src))
-             if f.endswith(".cpp") and f != "precompiled.cpp" and not f.startswith(("ws_", "wss_"))]
+    files = [
+        os.path.join(src, f)
+        for f in sorted(os.listdir(src))
+        if f.endswith(".cpp") and f != "precompiled.cpp" and not f.startswith(("ws_", "wss_"))
+    ]
     files.append(os.path.join(src, "tweetnacl.c"))
     if platform == "windows":
         files.append(os.path.join(LIBZMQ, "external", "wepoll", "wepoll.c"))
@@ -57,16 +63,27 @@ def libzmq_config_header(platform):
 
 
 def libzmq_include_dirs(platform):
-    return [os.path.join(VENDOR, "config", platform), os.path.join(LIBZMQ, "include"),
-            os.path.join(LIBZMQ, "src")]
+    return [
+        os.path.join(VENDOR, "config", platform),
+        os.path.join(LIBZMQ, "include"),
+        os.path.join(LIBZMQ, "src"),
+    ]
 
 
 def libzmq_macros(platform):
-    macros = [("ZMQ_CUSTOM_PLATFORM_HPP", None), ("ZMQ_STATIC", None),
-              ("_REENTRANT", None), ("_THREAD_SAFE", None)]
+    macros = [
+        ("ZMQ_CUSTOM_PLATFORM_HPP", None),
+        ("ZMQ_STATIC", None),
+        ("_REENTRANT", None),
+        ("_THREAD_SAFE", None),
+    ]
     if platform == "windows":
-        macros += [("FD_SETSIZE", "16384"), ("_CRT_SECURE_NO_WARNINGS", None),
-                   ("WIN32_LEAN_AND_MEAN", None), ("NOMINMAX", None)]
+        macros += [
+            ("FD_SETSIZE", "16384"),
+            ("_CRT_SECURE_NO_WARNINGS", None),
+            ("WIN32_LEAN_AND_MEAN", None),
+            ("NOMINMAX", None),
+        ]
     return macros
 
 
@@ -98,8 +115,9 @@ def compile_flags(source, toolchain, libzmq, debug=False, sanitize="", werror=Fa
     ``libzmq`` says whether the file is libzmq's (warnings silenced) or ours
     (-Wall, and -Werror when ``werror``, so CI catches new warnings)."""
     if toolchain == "msvc":
+        # (our own code gets setuptools' /W3)
         args = ["/EHsc"] if is_cxx(source) else []
-        args += LIBZMQ_QUIET["msvc"] if libzmq else (["/WX"] if werror else [])  # /W3 is setuptools'
+        args += LIBZMQ_QUIET["msvc"] if libzmq else (["/WX"] if werror else [])
         return args + optimisation_flags(toolchain, debug)
     args = ["-fvisibility=hidden"]
     if is_cxx(source):
@@ -109,6 +127,7 @@ def compile_flags(source, toolchain, libzmq, debug=False, sanitize="", werror=Fa
 
 
 # --- linking ---------------------------------------------------------------------
+
 
 # MSVC: libzmq is C++, and the DLL C++ runtime (msvcp140.dll) is not part of
 # Windows; a bundled copy breaks other extensions that need a newer one (pyzmq

@@ -93,8 +93,19 @@ def archives_in(directory):
 
 def fetch_with_pip(spec, dest):
     log("downloading %s with pip (sdist, no dependencies)" % spec)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", spec.split("==")[0],
-           "--disable-pip-version-check", "-d", dest, spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        spec.split("==")[0],
+        "--disable-pip-version-check",
+        "-d",
+        dest,
+        spec,
+    ]
     return subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr).returncode == 0
 
 
@@ -103,9 +114,17 @@ def private_apt_options(workdir):
     deb-src entries for the Debian archives this machine is configured to use
     (as apt itself reports them): no system file is touched, no host is named here."""
     targets = subprocess.run(
-        ["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE) $(COMPONENT)",
-         "Origin: Debian", "Identifier: Packages"],
-        capture_output=True, text=True).stdout.split("\n")
+        [
+            "apt-get",
+            "indextargets",
+            "--format",
+            "$(REPO_URI) $(RELEASE) $(COMPONENT)",
+            "Origin: Debian",
+            "Identifier: Packages",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
     entries = sorted({"deb-src %s\n" % t.strip() for t in targets if t.strip()})
     if not entries:
         raise OSError("apt has no Debian archive configured")
@@ -113,10 +132,12 @@ def private_apt_options(workdir):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     with open(os.path.join(workdir, "sources.list"), "w") as f:
         f.writelines(entries)
-    options = {"Dir::Etc::SourceList": os.path.join(workdir, "sources.list"),
-               "Dir::Etc::SourceParts": os.path.join(workdir, "sources.list.d"),
-               "Dir::State::Lists": os.path.join(workdir, "lists"),
-               "Dir::Cache": os.path.join(workdir, "cache")}
+    options = {
+        "Dir::Etc::SourceList": os.path.join(workdir, "sources.list"),
+        "Dir::Etc::SourceParts": os.path.join(workdir, "sources.list.d"),
+        "Dir::State::Lists": os.path.join(workdir, "lists"),
+        "Dir::Cache": os.path.join(workdir, "cache"),
+    }
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         options["APT::Sandbox::User"] = "root"  # apt's _apt user cannot write to workdir
     return [arg for key, value in options.items() for arg in ("-o", "%s=%s" % (key, value))]
@@ -132,10 +153,18 @@ def apt_source_download(spec, dest):
     log("downloading %s with apt-get source" % spec)
     with tempfile.TemporaryDirectory() as work:
         options = private_apt_options(work)
-        subprocess.run(["apt-get", "-q"] + options + ["update"], stdout=sys.stderr, stderr=sys.stderr,
-                       check=True)
-        subprocess.run(["apt-get", "-q"] + options + ["source", "--download-only", spec], cwd=dest,
-                       stdout=sys.stderr, stderr=sys.stderr)
+        subprocess.run(
+            ["apt-get", "-q"] + options + ["update"],
+            stdout=sys.stderr,
+            stderr=sys.stderr,
+            check=True,
+        )
+        subprocess.run(
+            ["apt-get", "-q"] + options + ["source", "--download-only", spec],
+            cwd=dest,
+            stdout=sys.stderr,
+            stderr=sys.stderr,
+        )
     return True
 
 
@@ -157,7 +186,9 @@ def download_archive():
                     cached = os.path.join(cache_dir(), a["name"])
                     shutil.copyfile(got, cached)
                     return cached
-    raise SourceError("could not download libzmq source through pip or apt-get.\n" + how_to_supply())
+    raise SourceError(
+        "could not download libzmq source through pip or apt-get.\n" + how_to_supply()
+    )
 
 
 def locate_archive():
@@ -166,11 +197,15 @@ def locate_archive():
         if os.path.isdir(override):
             found = archives_in(override)
             if not found:
-                raise SourceError("ZMQIPC_LIBZMQ_SOURCE=%s holds no accepted archive.\n%s"
-                                  % (override, how_to_supply()))
+                raise SourceError(
+                    "ZMQIPC_LIBZMQ_SOURCE=%s holds no accepted archive.\n%s"
+                    % (override, how_to_supply())
+                )
             return found[0]
         if not os.path.isfile(override):
-            raise SourceError("ZMQIPC_LIBZMQ_SOURCE=%s does not exist.\n%s" % (override, how_to_supply()))
+            raise SourceError(
+                "ZMQIPC_LIBZMQ_SOURCE=%s does not exist.\n%s" % (override, how_to_supply())
+            )
         return override
     for cached in archives_in(cache_dir()):
         try:
@@ -189,7 +224,7 @@ def extract(archive, entry, dest):
         for member in tar.getmembers():
             if not member.name.startswith(root):
                 continue
-            rel = member.name[len(root):]
+            rel = member.name[len(root) :]
             if not rel.startswith(WANTED) or rel.endswith(".orig"):
                 continue
             if ".." in rel.split("/") or not (member.isfile() or member.isdir()):
@@ -217,14 +252,15 @@ def extract(archive, entry, dest):
 # file already contains that text: some accepted archives carry the fix.
 # A hunk whose replacement is already present counts as applied too.
 
+
 def parse_patch(path):
     hunks, state, cur = [], None, None
     for line in open(path, encoding="utf-8").read().splitlines(keepends=True):
         tag = line.rstrip("\r\n")
         if state is None and tag.startswith("=== FILE "):
-            cur = {"file": tag[len("=== FILE "):].strip(), "find": "", "replace": ""}
+            cur = {"file": tag[len("=== FILE ") :].strip(), "find": "", "replace": ""}
         elif state is None and tag.startswith("=== UNLESS ") and cur:
-            cur["unless"] = tag[len("=== UNLESS "):]
+            cur["unless"] = tag[len("=== UNLESS ") :]
         elif state is None and tag == "<<<" and cur:
             state = "find"
         elif state == "find" and tag == "===":
@@ -264,8 +300,10 @@ def apply_patch(tree, path):
         elif count == 0 and hunk["replace"] in text:
             continue
         else:
-            raise SourceError("patch %s: text to replace occurs %d times in %s"
-                              % (os.path.basename(path), count, hunk["file"]))
+            raise SourceError(
+                "patch %s: text to replace occurs %d times in %s"
+                % (os.path.basename(path), count, hunk["file"])
+            )
         if crlf:
             text = text.replace("\n", "\r\n")
         with open(target, "w", encoding="utf-8", newline="") as f:
@@ -273,6 +311,7 @@ def apply_patch(tree, path):
 
 
 # --- entry point ---------------------------------------------------------------
+
 
 def read_marker(tree=SOURCE_DIR):
     try:
@@ -310,8 +349,13 @@ def prepare_source():
     extract(archive, entry, staging)
     for name in patch_files():
         apply_patch(staging, os.path.join(PATCH_DIR, name))
-    marker = {"version": PIN["version"], "archive": entry["name"], "sha256": entry["sha256"],
-              "origin": entry["origin"], "patches": patch_set()}
+    marker = {
+        "version": PIN["version"],
+        "archive": entry["name"],
+        "sha256": entry["sha256"],
+        "origin": entry["origin"],
+        "patches": patch_set(),
+    }
     with open(os.path.join(staging, MARKER), "w") as f:
         json.dump(marker, f, indent=1)
     keep_unchanged_mtimes(staging, SOURCE_DIR)
