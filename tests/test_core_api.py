@@ -206,3 +206,10 @@ def test_core_state_is_read_only(ctx):
     with pytest.raises(AttributeError):
         tracker.pending = 3
     assert tracker.pending == 0
+
+
+def test_one_version_source():
+    from importlib.metadata import version
+
+    assert zmq.__version__ == version("zmqipc")
+    assert zmq.pyzmq_version() == zmq.__version__

@@ -29,8 +29,8 @@ from zmqipc._zmq import (COPY_THRESHOLD, Frame, MessageTracker, curve_keypair, c
 from zmqipc._zmq import last_errno as zmq_errno
 from zmqipc import shm, utils  # noqa: F401
 from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
+from zmqipc._version import __version__
 
-__version__ = "0.1.0"
 Message = Frame
 
 # The longest ipc:// path (bytes) the platform's AF_UNIX sockets take, as pyzmq has it.
