@@ -1,0 +1,212 @@
+"""What an ipc bind may do to the file system (patches 0014, 0015, 0016).
+
+libzmq 4.3.4 unlinked whatever was at the path before binding (a user's file
+included), silently took over an endpoint another socket was still serving,
+and left every named socket file behind at close.
+"""
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+import zmqipc as zmq
+
+from conftest import guard
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"),
+                                reason="the tests make AF_UNIX sockets with the socket module")
+
+
+def path_of(endpoint):
+    return endpoint[len("ipc://"):]
+
+
+def bind_fails_in_use(ctx, endpoint):
+    s = ctx.socket(zmq.PULL)
+    try:
+        with pytest.raises(zmq.ZMQError) as info:
+            s.bind(endpoint)
+    finally:
+        s.close(linger=0)
+    return info.value.errno == zmq.EADDRINUSE
+
+
+def round_trip(ctx, endpoint, server):
+    """A message sent to ``endpoint`` arrives at ``server``."""
+    client = ctx.socket(zmq.PUSH)
+    guard(client, server)
+    client.connect(endpoint)
+    client.send(b"still here")
+    assert server.recv() == b"still here"
+    client.close(linger=0)
+
+
+# --- 0014: only a socket file may be replaced ---------------------------------
+
+def test_bind_keeps_a_regular_file_with_content(ctx, ipc_endpoint):
+    path = path_of(ipc_endpoint)
+    with open(path, "wb") as f:
+        f.write(b"user data")
+    assert bind_fails_in_use(ctx, ipc_endpoint)
+    with open(path, "rb") as f:
+        assert f.read() == b"user data"
+
+
+def test_bind_keeps_an_empty_file(ctx, ipc_endpoint):
+    path = path_of(ipc_endpoint)
+    open(path, "wb").close()
+    assert bind_fails_in_use(ctx, ipc_endpoint)
+    assert stat.S_ISREG(os.lstat(path).st_mode)
+
+
+def test_bind_keeps_an_empty_directory(ctx, ipc_endpoint):
+    path = path_of(ipc_endpoint)
+    os.mkdir(path)
+    assert bind_fails_in_use(ctx, ipc_endpoint)
+    assert os.path.isdir(path)
+
+
+def test_bind_keeps_a_symlink_and_its_target(ctx, ipc_endpoint, ipc_dir):
+    path = path_of(ipc_endpoint)
+    target = os.path.join(ipc_dir, "target")
+    with open(target, "wb") as f:
+        f.write(b"target data")
+    os.symlink(target, path)
+    assert bind_fails_in_use(ctx, ipc_endpoint)
+    assert os.readlink(path) == target
+    with open(target, "rb") as f:
+        assert f.read() == b"target data"
+
+
+# --- 0015: a live endpoint is not taken over; a stale one is replaced ----------
+
+def test_second_bind_does_not_steal_a_live_endpoint(ctx, ipc_endpoint):
+    first = ctx.socket(zmq.PULL)
+    first.bind(ipc_endpoint)
+    assert bind_fails_in_use(ctx, ipc_endpoint)
+    round_trip(ctx, ipc_endpoint, first)
+
+
+def test_bind_in_another_context_does_not_steal(ctx, ipc_endpoint):
+    first = ctx.socket(zmq.PULL)
+    first.bind(ipc_endpoint)
+    other = zmq.Context()
+    try:
+        assert bind_fails_in_use(other, ipc_endpoint)
+    finally:
+        other.term()
+    round_trip(ctx, ipc_endpoint, first)
+
+
+def test_bind_does_not_steal_from_a_non_zmq_listener(ctx, ipc_endpoint):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path_of(ipc_endpoint))
+    listener.listen(1)
+    try:
+        assert bind_fails_in_use(ctx, ipc_endpoint)
+        assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
+    finally:
+        listener.close()
+
+
+def test_bind_replaces_a_stale_socket_file(ctx, ipc_endpoint):
+    # A socket file nobody accepts on, as a crashed binder leaves it.
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path_of(ipc_endpoint))
+    stale.close()
+    assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
+    server = ctx.socket(zmq.PULL)
+    server.bind(ipc_endpoint)
+    round_trip(ctx, ipc_endpoint, server)
+
+
+CRASHED_BINDER = r"""
+import os, sys
+import zmqipc as zmq
+s = zmq.Context().socket(zmq.PULL)
+s.bind(sys.argv[1])
+os._exit(0)  # no close, no term: the socket file stays behind
+"""
+
+
+def test_bind_replaces_the_file_of_a_binder_that_died(ctx, ipc_endpoint):
+    subprocess.run([sys.executable, "-c", CRASHED_BINDER, ipc_endpoint], check=True, timeout=60)
+    assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
+    server = ctx.socket(zmq.PULL)
+    server.bind(ipc_endpoint)
+    round_trip(ctx, ipc_endpoint, server)
+
+
+# --- 0016: a socket file is removed on unbind/close while it is still ours -----
+
+def test_close_removes_the_socket_file(ctx, ipc_endpoint):
+    s = ctx.socket(zmq.PULL)
+    s.bind(ipc_endpoint)
+    assert os.path.exists(path_of(ipc_endpoint))
+    s.close()
+    ctx.term()
+    assert not os.path.lexists(path_of(ipc_endpoint))
+
+
+def test_unbind_removes_the_socket_file(ctx, ipc_endpoint):
+    s = ctx.socket(zmq.PULL)
+    s.bind(ipc_endpoint)
+    s.unbind(ipc_endpoint)
+    # unbind is carried out by the I/O thread; a later bind of the same path
+    # is processed after it, so once that succeeds the removal has happened.
+    other = ctx.socket(zmq.PULL)
+    other.bind("ipc://" + path_of(ipc_endpoint) + "-x")
+    other.close()
+    s.close()
+    ctx.term()
+    assert not os.path.lexists(path_of(ipc_endpoint))
+
+
+def test_close_leaves_a_socket_file_that_is_no_longer_ours(ctx, ipc_endpoint):
+    s = ctx.socket(zmq.PULL)
+    s.bind(ipc_endpoint)
+    # Someone else removes ours and binds the path (as a second process would).
+    os.unlink(path_of(ipc_endpoint))
+    newcomer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    newcomer.bind(path_of(ipc_endpoint))
+    newcomer.listen(1)
+    try:
+        s.close()
+        ctx.term()
+        assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
+    finally:
+        newcomer.close()
+
+
+MANY_BINDS = r"""
+import sys
+import zmqipc as zmq
+ctx = zmq.Context()
+for i in range(int(sys.argv[2])):
+    s = ctx.socket(zmq.PULL)
+    s.bind("ipc://%s/e%d" % (sys.argv[1], i))
+    s.close()
+ctx.term()
+"""
+
+
+def test_no_socket_files_left_after_close_term_and_exit(ipc_dir):
+    before = set(os.listdir(ipc_dir))
+    subprocess.run([sys.executable, "-c", MANY_BINDS, ipc_dir, "200"], check=True, timeout=120)
+    assert set(os.listdir(ipc_dir)) == before
+
+
+def test_wildcard_directory_removed_after_failed_bind_is_not_needed(ctx):
+    """ipc://* still gets a private directory that close removes."""
+    s = ctx.socket(zmq.PULL)
+    s.bind("ipc://*")
+    path = path_of(s.last_endpoint.decode())
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+    s.close()
+    ctx.term()
+    assert not os.path.lexists(path)
+    assert not os.path.lexists(os.path.dirname(path))
