@@ -14,15 +14,15 @@ import sys
 import pytest
 
 import zmqipc as zmq
-
 from conftest import guard
 
-pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"),
-                                reason="the tests make AF_UNIX sockets with the socket module")
+pytestmark = pytest.mark.skipif(
+    not hasattr(socket, "AF_UNIX"), reason="the tests make AF_UNIX sockets with the socket module"
+)
 
 
 def path_of(endpoint):
-    return endpoint[len("ipc://"):]
+    return endpoint[len("ipc://") :]
 
 
 def bind_fails_in_use(ctx, endpoint):
@@ -46,6 +46,7 @@ def round_trip(ctx, endpoint, server):
 
 
 # --- 0014: only a socket file may be replaced ---------------------------------
+
 
 def test_bind_keeps_a_regular_file_with_content(ctx, ipc_endpoint):
     path = path_of(ipc_endpoint)
@@ -83,6 +84,7 @@ def test_bind_keeps_a_symlink_and_its_target(ctx, ipc_endpoint, ipc_dir):
 
 
 # --- 0015: a live endpoint is not taken over; a stale one is replaced ----------
+
 
 def test_second_bind_does_not_steal_a_live_endpoint(ctx, ipc_endpoint):
     first = ctx.socket(zmq.PULL)
@@ -143,6 +145,7 @@ def test_bind_replaces_the_file_of_a_binder_that_died(ctx, ipc_endpoint):
 
 # --- 0016: a socket file is removed on unbind/close while it is still ours -----
 
+
 def test_close_removes_the_socket_file(ctx, ipc_endpoint):
     s = ctx.socket(zmq.PULL)
     s.bind(ipc_endpoint)
@@ -200,7 +203,7 @@ def test_no_socket_files_left_after_close_term_and_exit(ipc_dir):
     assert set(os.listdir(ipc_dir)) == before
 
 
-def test_wildcard_directory_removed_after_failed_bind_is_not_needed(ctx):
+def test_wildcard_socket_file_and_directory_removed_on_close(ctx):
     """ipc://* still gets a private directory that close removes."""
     s = ctx.socket(zmq.PULL)
     s.bind("ipc://*")

@@ -36,8 +36,11 @@ ctx.term()
 
 
 def start_sender(endpoint):
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, endpoint, str(COUNT), str(SIZE)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SENDER, endpoint, str(COUNT), str(SIZE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline() == "queued\n"
     return proc
 

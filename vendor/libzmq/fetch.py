@@ -322,16 +322,27 @@ def read_marker(tree=SOURCE_DIR):
 
 def keep_unchanged_mtimes(new_tree, old_tree):
     """Files identical to the previous tree keep its mtimes, so a patch change
-    recompiles only the files it touched."""
+    recompiles only the files it touched. Builds compare a source's mtime only
+    with its own object, so when a header changed every file keeps its new
+    mtime: everything that may include it is recompiled."""
+    identical, header_changed = [], False
     for folder, _, files in os.walk(new_tree):
         for name in files:
             new = os.path.join(folder, name)
             old = os.path.join(old_tree, os.path.relpath(new, new_tree))
+            same = False
             if os.path.isfile(old) and os.path.getsize(old) == os.path.getsize(new):
                 with open(old, "rb") as a, open(new, "rb") as b:
-                    if a.read() == b.read():
-                        stat = os.stat(old)
-                        os.utime(new, (stat.st_atime, stat.st_mtime))
+                    same = a.read() == b.read()
+            if same:
+                identical.append((new, old))
+            elif name.endswith((".h", ".hpp")):
+                header_changed = True
+    if header_changed:
+        return
+    for new, old in identical:
+        stat = os.stat(old)
+        os.utime(new, (stat.st_atime, stat.st_mtime))
 
 
 def prepare_source():
