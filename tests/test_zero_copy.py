@@ -123,7 +123,7 @@ def test_release_without_further_calls_via_pending_call(ctx, ipc_dir):
     before = sys.getrefcount(a)
     push.send(a, copy=False)   # (the lease may already be gone: no check here)
     wait_until(lambda: sys.getrefcount(a) == before, "the pending call to drop the lease")
-    del a
+    a = None   # the last reference: the lease must be gone
     assert ref() is None
     assert np.array_equal(np.frombuffer(pull.recv(), dtype=np.float64), np.zeros(BIG // 8))
 

@@ -156,7 +156,8 @@ cdef class ShmSegment:
         self._header()
         if self.slot < 0:
             raise ValueError("export without a holder slot")
-        if offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size or nbytes > self.map.size - offset:
+        if (offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size
+                or nbytes > self.map.size - offset):
             raise ValueError("range [%d, %d + %d) lies outside shared-memory segment %s (%d bytes)"
                              % (offset, offset, nbytes, self.name, self.map.size))
         buf = ShmBuffer.__new__(ShmBuffer)
@@ -192,7 +193,8 @@ cdef class ShmSegment:
         self.slot = -1
         if self.fork_slot >= 0:
             self.slot_key = zmqipc_shm_self_key()
-            if zmqipc_shm_move_slot(self.map.header, self.fork_slot, parent_key, self.slot_key) == 0:
+            if zmqipc_shm_move_slot(self.map.header, self.fork_slot, parent_key,
+                                    self.slot_key) == 0:
                 self.slot = self.fork_slot
         self.fork_slot = -1
 

@@ -65,7 +65,7 @@ cdef class ShmSegment:
     cdef zmqipc_shm_map map
     cdef readonly str name           # the OS name ("/zq...", "Local\\zq...")
     cdef public bint owned           # this process made it and may reuse it
-    cdef readonly Py_ssize_t exports # live ShmBuffers on it
+    cdef readonly Py_ssize_t exports  # live ShmBuffers on it
     cdef int slot                    # our holder slot, -1 when none
     cdef uint64_t slot_key
     cdef int fork_slot               # a slot taken for a child before fork()

@@ -44,7 +44,8 @@ __all__ = [
     "strerror", "last_errno", "libzmq_errnos", "zmq_version_info", "has",
     "poll", "proxy", "proxy_steerable",
     "curve_keypair", "curve_public", "z85_encode", "z85_decode",
-    "COPY_THRESHOLD", "release_pending", "WAIT_SLICE_MS", "sliced_wait", "ReleaseWatcher", "release_watcher",
+    "COPY_THRESHOLD", "release_pending", "ReleaseWatcher", "release_watcher",
+    "WAIT_SLICE_MS", "sliced_wait",
     "ShmSegment", "ShmBuffer", "shm_self_key", "shm_key_alive",
     "SHM_HEADER_SIZE", "SHM_EFOREIGN", "SHM_EFORMAT", "SHM_EFULL", "SHM_ESTALE",
 ]

@@ -10,8 +10,6 @@ cdef extern from "zmq.h" nogil:
         ZMQ_POLLOUT
         ZMQ_EVENT_ALL
         ZMQ_LINGER
-        ZMQ_FD
-        ZMQ_EVENTS
         ZMQ_RCVTIMEO
         ZMQ_SNDTIMEO
         ZMQ_IO_THREADS
