@@ -6,7 +6,9 @@
 #      scratch directory and builds an AddressSanitizer copy of zmqipc._zmq
 #      there (ZMQIPC_SANITIZE=address python setup.py build_ext --inplace).
 #      The editable build in the repository is never touched.
-#   2. Runs tests/test_zero_copy.py and tests/test_arrays.py against that copy:
+#   2. Runs tests/test_zero_copy.py, test_arrays.py and the shared-memory tests
+#      (test_shm.py, whose child processes inherit the ASan setup, and the
+#      hostile-descriptor fuzz test_shm_descriptor.py) against that copy:
 #        LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
 #        PYTHONPATH=<copy> python -m pytest tests/test_zero_copy.py tests/test_arrays.py
 #      Any ASan report (use-after-free, overflow, ...) aborts the run -> non-zero exit.
@@ -89,7 +91,8 @@ EOF
 
 status=0
 (cd "$WORK" && "$PYTHON" -m pytest -p no:cacheprovider -q \
-    tests/test_zero_copy.py tests/test_arrays.py "${PYTEST_ARGS[@]}") || status=$?
+    tests/test_zero_copy.py tests/test_arrays.py tests/test_shm.py tests/test_shm_descriptor.py \
+    "${PYTEST_ARGS[@]}") || status=$?
 if compgen -G "$WORK/asan-logs/asan*" > /dev/null; then
     for f in "$WORK"/asan-logs/asan*; do echo "--- $f"; head -60 "$f"; done
     echo "== memcheck: AddressSanitizer reported errors (logs in $WORK/asan-logs)"

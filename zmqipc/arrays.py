@@ -51,9 +51,33 @@ def _order(array):
     return "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
+# Recent headers, both ways: streams repeat the same dtype, shape (and segment), and
+# JSON costs more than the rest of a shared-memory hand-off. Bounded; only valid
+# headers are kept, and the parsed results are never mutated.
+_CACHE_SIZE = 256
+_built_headers = {}
+_parsed_headers = {}
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def array_header(array, shm=None):
     """The header frame (bytes) describing ``array``; ``shm``: its shared-memory
     descriptor, when the data stays in shared memory."""
+    if array.dtype.fields is not None or array.dtype.subdtype is not None:
+        return _build_header(array, shm)   # simple dtypes only: .str names them exactly
+    key = (array.dtype.str, array.shape, _order(array), shm and tuple(shm.items()))
+    header = _built_headers.get(key)
+    return header if header is not None else _remember(_built_headers, key,
+                                                       _build_header(array, shm))
+
+
+def _build_header(array, shm):
     descr = np.lib.format.dtype_to_descr(array.dtype)
     _check_depth(descr)
     meta = {"zmqipc_array": FORMAT_VERSION, "dtype": descr, "shape": list(array.shape),
@@ -155,6 +179,13 @@ def parse_array_header(header):
 def _parse_header(header):
     """parse_array_header plus the raw shared-memory descriptor (None for inline
     data; zmqipc.shm.parse_descriptor validates it)."""
+    header = bytes(header)
+    parsed = _parsed_headers.get(header)
+    return parsed if parsed is not None else _remember(_parsed_headers, header,
+                                                       _parse_new_header(header))
+
+
+def _parse_new_header(header):
     try:
         meta = json.loads(bytes(header).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:

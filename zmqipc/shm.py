@@ -34,7 +34,7 @@ MAX_GENERATION = 1 << 44
 
 _settings = {
     "lease_s": 60.0,          # an unclaimed descriptor keeps its memory this long
-    "pool_bytes": 4 << 30,    # beyond this, unclaimed segments are reused early
+    "pool_bytes": 4 << 30,    # idle segments beyond this are given back
     "idle_maps": 16,          # mappings of other processes' segments kept for reuse
 }
 
@@ -55,8 +55,8 @@ _owned: dict = {}         # segment size -> [ShmSegment]: this process's pool
 
 def configure(lease_s=None, pool_bytes=None, idle_maps=None):
     """Tune the pool: ``lease_s`` how long an unclaimed descriptor keeps its memory
-    from reuse, ``pool_bytes`` the shared memory this process keeps before reusing
-    unclaimed segments early, ``idle_maps`` how many of other processes' segments
+    from reuse, ``pool_bytes`` the shared memory this process keeps in its pool
+    (reusable segments beyond it are freed), ``idle_maps`` how many of other processes' segments
     stay mapped for fast reuse. Returns the settings in force."""
     for name, value in (("lease_s", lease_s), ("pool_bytes", pool_bytes), ("idle_maps", idle_maps)):
         if value is not None:
@@ -202,13 +202,11 @@ def _acquire(nbytes):
     lease_ns = int(_settings["lease_s"] * 1e9)
     with _lock:
         seg = _reuse(size, lease_ns)
-        if seg is None and _pool_total() + size > _settings["pool_bytes"]:
-            _trim()
-            # Still over: reuse a segment whose descriptors nobody claimed yet. A late
-            # receiver gets ValueError (stale), never rewritten memory.
-            if _pool_total() + size > _settings["pool_bytes"]:
-                seg = _reuse(size, 0)
         if seg is None:
+            if _pool_total() + size > _settings["pool_bytes"]:
+                _trim()
+            # Unclaimed descriptors keep their memory for lease_s even past
+            # pool_bytes: growing is safe, reusing early would fail their receivers.
             seg = _create(size)
         seg.hold()
         return seg
