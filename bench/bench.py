@@ -11,7 +11,8 @@ repeats and comparisons are reported as ratios zmqipc / pyzmq. Throughput ratios
 
 Cases: PUSH/PULL end-to-end throughput (ipc, tcp 127.0.0.1, inproc), REQ/REP
 latency, header+array multipart, the raw AF_UNIX ceiling, and peak RSS for one
-1 GiB array. Worker processes and the measured loops are in workers.py.
+1 GiB array. Worker processes and the measured loops are in workers.py. A last,
+separate section compares zmqipc.shm with pyzmq (bench/shm_bench.py; --no-shm skips it).
 """
 
 import argparse
@@ -31,6 +32,7 @@ from multiprocessing.reduction import send_handle
 
 import cpuload
 import report
+import shm_bench
 import workers
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
@@ -277,6 +279,7 @@ def multipart_variants(size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (~1-2 min), no memory test")
+    parser.add_argument("--no-shm", action="store_true", help="skip the shared-memory section")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
                         help="directory for results.json, results.md and throughput.png")
     args = parser.parse_args(argv)
@@ -292,6 +295,9 @@ def main(argv=None):
     finally:
         shutil.rmtree(ipc_dir, ignore_errors=True)
     text = report.markdown(results)
+    if not args.no_shm:   # a separate section: zmqipc.shm vs pyzmq (bench/shm_bench.py)
+        results["shm"] = shm_bench.run(quick=args.quick, progress=lambda line: print(line, flush=True))
+        text += "\n" + shm_bench.markdown(results["shm"])
     print()
     print(text)
     with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+WARM = 16          # untimed messages first: the pool, mappings and queues settle
 
 
 def _lib(name):
@@ -100,7 +101,7 @@ def stream_receiver(lib, url, size, n, conn):
     s.rcvhwm = 4
     s.bind(url)
     conn.send("bound")
-    for _ in range(4):                             # warm-up: pool and mappings settle
+    for _ in range(WARM):
         _recv_one(lib, s)
     faults = _faults()
     t0 = conn.recv()
@@ -134,7 +135,7 @@ def stream_sender(lib, url, size, n, conn):
             s.send_multipart([header, arr], copy=False)
         else:
             s.send_array(arr, shm=True)
-    for _ in range(4):
+    for _ in range(WARM):
         send()
     time.sleep(0.2)                                # the receiver drains the warm-up
     faults = _faults()
