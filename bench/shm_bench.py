@@ -30,14 +30,16 @@ import time
 import numpy as np
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
-WARM = 16          # untimed messages first: the pool, mappings and queues settle
+WARM = 16  # untimed messages first: the pool, mappings and queues settle
 
 
 def _lib(name):
     if name == "pyzmq":
         import zmq
+
         return zmq
     import zmqipc
+
     return zmqipc
 
 
@@ -50,6 +52,7 @@ def _maxrss_mib():
 
 
 # --- worker processes (spawned) ---------------------------------------------------
+
 
 def handoff_receiver(lib, url, n, conn):
     zmq = _lib(lib)
@@ -81,7 +84,7 @@ def handoff_sender(lib, url, size, n):
     s.connect(url)
     shape = (size // 8,)
     arr = zmq.shm.empty(shape, "f8") if lib == "zmqipc" else np.empty(shape, "f8")
-    arr[:] = 1.0                                   # touched once, before timing
+    arr[:] = 1.0  # touched once, before timing
     header = json.dumps({"dtype": "<f8", "shape": shape}).encode()
     for _ in range(n):
         arr[0] = time.perf_counter()
@@ -104,7 +107,7 @@ def stream_receiver(lib, url, size, n, conn):
     for _ in range(WARM):
         _recv_one(lib, s)
     faults = _faults()
-    t0 = conn.recv()
+    conn.recv()  # the sender has started its clock
     for _ in range(n):
         got = _recv_one(lib, s)
         del got
@@ -135,9 +138,10 @@ def stream_sender(lib, url, size, n, conn):
             s.send_multipart([header, arr], copy=False)
         else:
             s.send_array(arr, shm=True)
+
     for _ in range(WARM):
         send()
-    time.sleep(0.2)                                # the receiver drains the warm-up
+    time.sleep(0.2)  # the receiver drains the warm-up
     faults = _faults()
     t0 = time.perf_counter()
     conn.send(t0)
@@ -160,7 +164,7 @@ def rss_receiver(lib, url, size, conn):
         got = np.frombuffer(data, "u1")
     else:
         got = s.recv_array()
-    total = int(got[:: 4096].sum())                # touch every page
+    total = int(got[::4096].sum())  # touch every page
     conn.send((_maxrss_mib() - base, total))
     s.send(b"")
     s.close(linger=0)
@@ -185,6 +189,7 @@ def rss_sender(lib, url, size):
 
 # --- the coordinator -----------------------------------------------------------------
 
+
 def _pair(mp, recv_target, recv_args, send_target, send_args):
     parent, child = mp.Pipe()
     rx = mp.Process(target=recv_target, args=recv_args + (child,))
@@ -207,24 +212,30 @@ def _join(*procs):
 
 def handoff(mp, lib, size, n, tmp):
     url = "ipc://%s/h-%s-%d" % (tmp, lib, size)
-    rx, tx, conn, _, _ = _pair(mp, handoff_receiver, (lib, url, n), handoff_sender, (lib, url, size, n))
+    rx, tx, conn, _, _ = _pair(
+        mp, handoff_receiver, (lib, url, n), handoff_sender, (lib, url, size, n)
+    )
     times = conn.recv()
     _join(rx, tx)
-    warm = times[min(2, len(times) - 1):]
+    warm = times[min(2, len(times) - 1) :]
     return {"p50_us": statistics.median(warm) * 1e6, "min_us": min(warm) * 1e6, "n": len(warm)}
 
 
 def stream(mp, lib, size, n, tmp):
     url = "ipc://%s/s-%s-%d" % (tmp, lib, size)
-    rx, tx, rconn, tconn, _ = _pair(mp, stream_receiver, (lib, url, size, n),
-                                    stream_sender, (lib, url, size, n))
+    rx, tx, rconn, tconn, _ = _pair(
+        mp, stream_receiver, (lib, url, size, n), stream_sender, (lib, url, size, n)
+    )
     t0 = tconn.recv()
     rconn.send(t0)
     send_faults = tconn.recv()
     t1, recv_faults = rconn.recv()
     _join(rx, tx)
-    return {"gbps": n * size / (t1 - t0) / 1e9, "send_faults": send_faults,
-            "recv_faults": recv_faults}
+    return {
+        "gbps": n * size / (t1 - t0) / 1e9,
+        "send_faults": send_faults,
+        "recv_faults": recv_faults,
+    }
 
 
 def rss(mp, lib, size, tmp):
@@ -243,6 +254,7 @@ def rss(mp, lib, size, tmp):
 def copy_rates(size, repeats=9):
     """GB/s of the shm=True copy (pooled segment, warm) against np.copyto."""
     import zmqipc
+
     src = np.ones(size, "u1")
     dst = np.empty(size, "u1")
     np.copyto(dst, src)
@@ -258,8 +270,10 @@ def copy_rates(size, repeats=9):
         t = time.perf_counter()
         np.copyto(dst, src)
         plain.append(time.perf_counter() - t)
-    return {"shm_copy_gbps": size / statistics.median(mine) / 1e9,
-            "copyto_gbps": size / statistics.median(plain) / 1e9}
+    return {
+        "shm_copy_gbps": size / statistics.median(mine) / 1e9,
+        "copyto_gbps": size / statistics.median(plain) / 1e9,
+    }
 
 
 def run(quick=False, repeats=5, progress=print):
@@ -269,14 +283,18 @@ def run(quick=False, repeats=5, progress=print):
     rows = {"handoff": [], "stream": [], "copy": [], "rss": []}
     for size in [16 * MiB] + big:
         for rep in range(repeats if size < GiB else 1):
-            for lib in (("zmqipc", "pyzmq") if rep % 2 == 0 else ("pyzmq", "zmqipc")):
-                n = (200 if lib == "zmqipc" else 20) if size < GiB else (50 if lib == "zmqipc" else 4)
+            for lib in ("zmqipc", "pyzmq") if rep % 2 == 0 else ("pyzmq", "zmqipc"):
+                n = (
+                    (200 if lib == "zmqipc" else 20)
+                    if size < GiB
+                    else (50 if lib == "zmqipc" else 4)
+                )
                 rows["handoff"].append(dict(handoff(mp, lib, size, n, tmp), lib=lib, size=size))
         progress("  shm hand-off %s done" % _size(size))
     for size in (MiB, 16 * MiB):
         n = 2000 if size == MiB else 200
         for rep in range(repeats):
-            for lib in (("zmqipc", "pyzmq") if rep % 2 == 0 else ("pyzmq", "zmqipc")):
+            for lib in ("zmqipc", "pyzmq") if rep % 2 == 0 else ("pyzmq", "zmqipc"):
                 rows["stream"].append(dict(stream(mp, lib, size, n, tmp), lib=lib, size=size))
         rows["copy"].append(dict(copy_rates(size), size=size))
         progress("  shm=True stream %s done" % _size(size))
@@ -298,27 +316,45 @@ def _median(rows, lib, size, key):
 
 
 def markdown(rows):
-    out = ["## Shared-memory arrays (zmqipc.shm) vs pyzmq, same run", "",
-           "Hand-off, one array at a time over ipc (receiver holds the ndarray), one-way p50:", "",
-           "| size | zmqipc.shm p50 | pyzmq zero-copy p50 | pyzmq / zmqipc |", "|---|---|---|---|"]
+    out = [
+        "## Shared-memory arrays (zmqipc.shm) vs pyzmq, same run",
+        "",
+        "Hand-off, one array at a time over ipc (receiver holds the ndarray), one-way p50:",
+        "",
+        "| size | zmqipc.shm p50 | pyzmq zero-copy p50 | pyzmq / zmqipc |",
+        "|---|---|---|---|",
+    ]
     for size in sorted({r["size"] for r in rows["handoff"]}):
         z = _median(rows["handoff"], "zmqipc", size, "p50_us")
         p = _median(rows["handoff"], "pyzmq", size, "p50_us")
         out.append("| %s | %.0f us | %.0f us | %.0fx |" % (_size(size), z, p, p / z))
-    out += ["", "send_array(arr, shm=True), PUSH/PULL over ipc, HWM 4 (medians of repeats):", "",
-            "| size | zmqipc shm=True | pyzmq zero-copy | ratio | faults/msg send / recv (zmqipc) "
-            "| faults/msg send / recv (pyzmq) | shm copy vs np.copyto |", "|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "send_array(arr, shm=True), PUSH/PULL over ipc, HWM 4 (medians of repeats):",
+        "",
+        "| size | zmqipc shm=True | pyzmq zero-copy | ratio | faults/msg send / recv (zmqipc) "
+        "| faults/msg send / recv (pyzmq) | shm copy vs np.copyto |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for size in sorted({r["size"] for r in rows["stream"]}):
         z = _median(rows["stream"], "zmqipc", size, "gbps")
         p = _median(rows["stream"], "pyzmq", size, "gbps")
         c = next(r for r in rows["copy"] if r["size"] == size)
-        out.append("| %s | %.2f GB/s | %.2f GB/s | %.2fx | %.1f / %.1f | %.1f / %.1f | %.2f vs %.2f GB/s |" % (
-            _size(size), z, p, z / p,
-            _median(rows["stream"], "zmqipc", size, "send_faults"),
-            _median(rows["stream"], "zmqipc", size, "recv_faults"),
-            _median(rows["stream"], "pyzmq", size, "send_faults"),
-            _median(rows["stream"], "pyzmq", size, "recv_faults"),
-            c["shm_copy_gbps"], c["copyto_gbps"]))
+        out.append(
+            "| %s | %.2f GB/s | %.2f GB/s | %.2fx | %.1f / %.1f | %.1f / %.1f | %.2f vs %.2f GB/s |"
+            % (
+                _size(size),
+                z,
+                p,
+                z / p,
+                _median(rows["stream"], "zmqipc", size, "send_faults"),
+                _median(rows["stream"], "zmqipc", size, "recv_faults"),
+                _median(rows["stream"], "pyzmq", size, "send_faults"),
+                _median(rows["stream"], "pyzmq", size, "recv_faults"),
+                c["shm_copy_gbps"],
+                c["copyto_gbps"],
+            )
+        )
     if rows["rss"]:
         out += ["", "Peak RSS growth of a fresh receiver holding and reading one 1 GiB array:", ""]
         for r in rows["rss"]:
@@ -330,7 +366,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    parser.add_argument(
+        "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     rows = run(args.quick, args.repeats)

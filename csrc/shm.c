@@ -219,13 +219,23 @@ int zmqipc_shm_live_holders(zmqipc_shm_header *h)
     return live;
 }
 
-int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns)
+static int any_holder(zmqipc_shm_header *h)
+{
+    int i;
+    for (i = 0; i < ZMQIPC_SHM_SLOTS; i++)
+        if (ZQ_LOAD(&h->holders[i]) != 0)
+            return 1;
+    return 0;
+}
+
+int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns, int reap)
 {
     uint64_t state = ZQ_LOAD(&h->state);
     uint64_t last = ZQ_LOAD(&h->last_send_ns);
     if ((state & ZMQIPC_SHM_PENDING_MAX) != 0 && (now_ns < last || now_ns - last < lease_ns))
         return 0;
-    if (zmqipc_shm_live_holders(h) != 0)
+    /* Without reap, any taken slot counts as live: no process lookups. */
+    if (reap ? zmqipc_shm_live_holders(h) != 0 : any_holder(h))
         return 0;
     if (!ZQ_CAS(&h->state, state, ((state >> ZMQIPC_SHM_PENDING_BITS) + 1) << ZMQIPC_SHM_PENDING_BITS))
         return 0;

@@ -87,8 +87,9 @@ uint64_t zmqipc_shm_mark_sent(zmqipc_shm_header *h, uint64_t now_ns);
 int zmqipc_shm_live_holders(zmqipc_shm_header *h);
 /* 1 if the segment may be rewritten now: no live holder, nothing pending (or the
  * last send is older than lease_ns); the generation then moves on, so stale
- * descriptors can no longer be claimed. 0 otherwise. */
-int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns);
+ * descriptors can no longer be claimed. 0 otherwise. With reap == 0 every taken
+ * slot counts as live (cheap); with reap != 0 dead processes' slots are freed. */
+int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns, int reap);
 uint64_t zmqipc_shm_load(volatile uint64_t *p);
 void zmqipc_shm_store(volatile uint64_t *p, uint64_t value);
 

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 TIMEOUT_MS = 120_000
-CHUNK = 1 << 22                                  # elements per verification step
+CHUNK = 1 << 22  # elements per verification step
 
 
 def expected_chunk(out, start, i, sign=1.0):
@@ -37,15 +37,15 @@ def expected_chunk(out, start, i, sign=1.0):
 
 
 def fill(array, i):
-    for start in range(0, array.size, CHUNK):   # chunk by chunk: no second GiB
-        expected_chunk(array[start:start + CHUNK], start, i)
+    for start in range(0, array.size, CHUNK):  # chunk by chunk: no second GiB
+        expected_chunk(array[start : start + CHUNK], start, i)
 
 
 def matches(array, i, sign=1.0):
     scratch = np.empty(min(CHUNK, array.size))
     for start in range(0, array.size, CHUNK):
-        part = array[start:start + CHUNK]
-        want = scratch[:part.size]
+        part = array[start : start + CHUNK]
+        want = scratch[: part.size]
         expected_chunk(want, start, i, sign)
         if not np.array_equal(part, want):
             return False
@@ -54,6 +54,7 @@ def matches(array, i, sign=1.0):
 
 def server(url, items, use_shm, rounds, result):
     import zmqipc as zmq
+
     ctx = zmq.Context()
     rep = ctx.socket(zmq.REP)
     rep.rcvtimeo = rep.sndtimeo = TIMEOUT_MS
@@ -66,20 +67,21 @@ def server(url, items, use_shm, rounds, result):
             t = time.perf_counter()
             if got.shape != (items,) or zmq.shm.is_shm(got) != use_shm or not matches(got, i):
                 bad += 1
-            np.negative(got, out=got)            # in place: shared memory, or the frame
+            np.negative(got, out=got)  # in place: shared memory, or the frame
             check_s.append(time.perf_counter() - t)
             rep.send_array(got, copy=False)
             del got
         result.put({"bad": bad, "check_s": check_s, "error": None})
-    except Exception as e:   # noqa: BLE001 - reported to the client
+    except Exception as e:  # noqa: BLE001 - reported to the client
         result.put({"bad": bad, "check_s": check_s, "error": repr(e)})
     finally:
-        rep.close(linger=TIMEOUT_MS)   # deliver the last reply before going
+        rep.close(linger=TIMEOUT_MS)  # deliver the last reply before going
         ctx.term()
 
 
 def exchange(items, rounds, warmup, use_shm):
     import zmqipc as zmq
+
     tmp = tempfile.mkdtemp(prefix="zqshm")
     url = "ipc://%s/reqrep" % tmp
     spawn = mp.get_context("spawn")
@@ -117,8 +119,12 @@ def exchange(items, rounds, warmup, use_shm):
         shutil.rmtree(tmp, ignore_errors=True)
     # The server's check of round i ran inside the client's window of round i.
     messaging = [t - c for t, c in zip(timed, outcome["check_s"][warmup:])]
-    return {"bad": bad + outcome["bad"], "error": outcome["error"],
-            "median_ms": float(np.median(messaging)) * 1e3, "round_trips": rounds}
+    return {
+        "bad": bad + outcome["bad"],
+        "error": outcome["error"],
+        "median_ms": float(np.median(messaging)) * 1e3,
+        "round_trips": rounds,
+    }
 
 
 def main(argv=None):
@@ -132,15 +138,25 @@ def main(argv=None):
     try:
         for name, use_shm in (("shm", True), ("inline", False)):
             rows[name] = exchange(items, args.round_trips, args.warmup, use_shm)
-    except Exception as e:   # noqa: BLE001
+    except Exception as e:  # noqa: BLE001
         print("FAILED: %r" % (e,))
         return 2
-    print("REQ/REP over ipc between two processes, %.2f GiB float64 each way, %d timed "
-          "round trips (+%d warm-up), every byte verified" % (args.gib, args.round_trips, args.warmup))
+    print(
+        "REQ/REP over ipc between two processes, %.2f GiB float64 each way, %d timed "
+        "round trips (+%d warm-up), every byte verified" % (args.gib, args.round_trips, args.warmup)
+    )
     for name, row in rows.items():
-        print("  %-6s messaging per round trip (median, checks subtracted): %9.2f ms%s"
-              % (name, row["median_ms"], "" if name == "shm" else
-                 "   (%.0fx the shm path)" % (row["median_ms"] / max(rows["shm"]["median_ms"], 1e-6))))
+        print(
+            "  %-6s messaging per round trip (median, checks subtracted): %9.2f ms%s"
+            % (
+                name,
+                row["median_ms"],
+                ""
+                if name == "shm"
+                else "   (%.0fx the shm path)"
+                % (row["median_ms"] / max(rows["shm"]["median_ms"], 1e-6)),
+            )
+        )
     problems = ["%s: %s" % (n, r["error"]) for n, r in rows.items() if r["error"]]
     problems += ["%s: %d round trips wrong" % (n, r["bad"]) for n, r in rows.items() if r["bad"]]
     if problems:

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -12,14 +11,15 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
+from conftest import connected_pair, guard
 from zmqipc import shm
 
-from conftest import connected_pair, guard
-
-posix_only = pytest.mark.skipif(sys.platform == "win32",
-                                reason="needs POSIX shm names, fork and signals (SIGKILL)")
-linux_only = pytest.mark.skipif(not os.path.isdir("/dev/shm"),
-                                reason="inspects /dev/shm, where Linux keeps POSIX shm segments")
+posix_only = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shm names, fork and signals (SIGKILL)"
+)
+linux_only = pytest.mark.skipif(
+    not os.path.isdir("/dev/shm"), reason="inspects /dev/shm, where Linux keeps POSIX shm segments"
+)
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
@@ -29,8 +29,11 @@ def address(array):
 
 def stems_of_pid(pid):
     """Segments in /dev/shm created by process ``pid``."""
-    return [n for n in os.listdir("/dev/shm") if shm._STEM.match(n)
-            and shm._owner_key(n) & 0xFFFFFFFF == pid]
+    return [
+        n
+        for n in os.listdir("/dev/shm")
+        if shm._STEM.match(n) and shm._owner_key(n) & 0xFFFFFFFF == pid
+    ]
 
 
 @pytest.fixture
@@ -55,14 +58,20 @@ def restore_settings():
 
 def child(script, *args):
     """Run a Python child (the installed zmqipc) with its stdout piped."""
-    code = "import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n" + \
-        textwrap.dedent(script)
-    return subprocess.Popen([sys.executable, "-c", code] + [str(a) for a in args],
-                            stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.__file__))
+    code = "import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n" + textwrap.dedent(
+        script
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.__file__),
+    )
 
 
 # --- API and wire format -----------------------------------------------------------
+
 
 def test_empty_zeros_empty_like():
     a = shm.empty((3, 4), dtype="f4")
@@ -93,12 +102,16 @@ def _raw(client, server, send):
     return server.recv_multipart()
 
 
-@pytest.mark.parametrize("array", [
-    np.arange(100_000, dtype=np.int64),
-    np.asfortranarray(np.arange(60_000, dtype="f4").reshape(200, 300)),
-    np.arange(200_000, dtype="u2")[::3],                       # not contiguous
-    np.zeros(40_000, dtype=[("a", "<i2"), ("b", ">f8", (3,))]),
-], ids=["int64", "fortran", "strided", "structured"])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(100_000, dtype=np.int64),
+        np.asfortranarray(np.arange(60_000, dtype="f4").reshape(200, 300)),
+        np.arange(200_000, dtype="u2")[::3],  # not contiguous
+        np.zeros(40_000, dtype=[("a", "<i2"), ("b", ">f8", (3,))]),
+    ],
+    ids=["int64", "fortran", "strided", "structured"],
+)
 def test_shm_true_copies_ordinary_arrays(ipair, array):
     server, client = ipair
     client.send_array(array, shm=True)
@@ -144,10 +157,10 @@ def test_tcp_refuses_shm_true_and_sends_shm_arrays_inline(ctx):
     a[:] = 1.5
     with pytest.raises(ValueError, match="another machine"):
         client.send_array(np.zeros(10), shm=True)
-    client.send_array(a)                       # default: inline over tcp
+    client.send_array(a)  # default: inline over tcp
     got = server.recv_array()
     assert not shm.is_shm(got) and np.array_equal(got, a)
-    client.send_array(a, shm="force")          # the override: same host here
+    client.send_array(a, shm="force")  # the override: same host here
     assert shm.is_shm(server.recv_array())
     client.send_array(np.ones(5), shm=False)
     assert not shm.is_shm(server.recv_array())
@@ -177,31 +190,33 @@ def test_pyzmq_peer_sees_descriptor_frames(ipc_endpoint):
 
 # --- lifetime --------------------------------------------------------------------
 
+
 def test_slot_not_reused_while_a_view_lives(ipair):
     server, client = ipair
     a = shm.empty(100_000, dtype="i8")
     a[:] = 42
     client.send_array(a)
-    view = server.recv_array()[10:20]          # only a derived view survives
+    view = server.recv_array()[10:20]  # only a derived view survives
     held = address(view) - 80
+    seg = shm._buffer_of(view).segment
     del a
     others = []
-    for value in range(8):                      # same size class, many allocations
+    for value in range(8):  # same size class, many allocations
         b = shm.empty(100_000, dtype="i8")
         b[:] = value
         assert address(b) != held
         others.append(b)
     assert (view == 42).all()
     del others, b
-    del view                                    # last holder gone: memory reusable
-    again = [shm.empty(100_000, dtype="i8") for _ in range(10)]
-    assert held in [address(x) for x in again]
+    assert not seg.recycle(0)  # held: not reusable, whatever the lease
+    del view  # last holder gone: memory reusable
+    assert seg.live_holders() == 0 and seg.pending == 0 and seg.recycle(0)
 
 
 def test_unclaimed_descriptor_keeps_memory_until_received(ipair):
     server, client = ipair
-    client.send_array(np.full(100_000, 3.0), shm=True)   # the sender keeps no view
-    for _ in range(5):                                   # same size class, still queued
+    client.send_array(np.full(100_000, 3.0), shm=True)  # the sender keeps no view
+    for _ in range(5):  # same size class, still queued
         client.send_array(np.full(100_000, 9.0), shm=True)
     assert (server.recv_array() == 3.0).all()
     for _ in range(5):
@@ -210,9 +225,9 @@ def test_unclaimed_descriptor_keeps_memory_until_received(ipair):
 
 def test_expired_descriptor_is_refused_not_rewritten(ipair, restore_settings):
     server, client = ipair
-    shm.configure(lease_s=0)                    # unclaimed descriptors expire at once
+    shm.configure(lease_s=0)  # unclaimed descriptors expire at once
     client.send_array(np.full(100_000, 1.0), shm=True)
-    client.send_array(np.full(100_000, 2.0), shm=True)   # reuses the same segment
+    client.send_array(np.full(100_000, 2.0), shm=True)  # reuses the same segment
     with pytest.raises(ValueError, match="expired"):
         server.recv_array()
     assert (server.recv_array() == 2.0).all()
@@ -251,7 +266,7 @@ def test_threads(ctx):
                 client.send_array(np.full(30_000, i, dtype="i2"), shm=True)
                 if not (server.recv_array() == i).all():
                     errors.append((n, i, "copy"))
-        except Exception as e:   # noqa: BLE001
+        except Exception as e:  # noqa: BLE001
             errors.append(e)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
@@ -294,7 +309,7 @@ def test_receiver_reads_after_sender_exits(ctx, ipc_endpoint):
     got = [pull.recv_array() for _ in range(6)]
     for i in range(3):
         assert (got[2 * i] == i).all() and (got[2 * i + 1] == -i).all()
-    assert stems_of_pid(p.pid)                     # kept for us while we hold them
+    assert stems_of_pid(p.pid)  # kept for us while we hold them
     del got
     shm.cleanup()
     assert stems_of_pid(p.pid) == []
@@ -326,10 +341,10 @@ def test_sigkill_receiver_frees_its_references(ctx, ipc_endpoint):
         sent.append(shm._buffer_of(a).segment)
         del a
     assert p.stdout.readline().strip() == "holding"
-    assert all(seg.live_holders() == 1 for seg in sent)     # the receiver's slots
+    assert all(seg.live_holders() == 1 for seg in sent)  # the receiver's slots
     p.kill()
     p.wait()
-    assert all(seg.live_holders() == 0 for seg in sent)     # reclaimed: it is dead
+    assert all(seg.live_holders() == 0 for seg in sent)  # reclaimed: it is dead
     assert all(seg.recycle(0) for seg in sent)
 
 
@@ -371,8 +386,8 @@ def test_sigkill_sender_then_cleanup(ctx, ipc_endpoint):
     kept = [pull.recv_array() for _ in range(30)]
     p.kill()
     p.wait()
-    assert (kept[-1] == kept[-1][0]).all()           # still readable after the kill
-    while True:                                     # drain what was in flight
+    assert (kept[-1] == kept[-1][0]).all()  # still readable after the kill
+    while True:  # drain what was in flight
         try:
             kept.append(pull.recv_array(flags=zmq.NOBLOCK))
         except zmq.Again:
@@ -380,7 +395,7 @@ def test_sigkill_sender_then_cleanup(ctx, ipc_endpoint):
         except ValueError:
             pass
     shm.cleanup()
-    assert stems_of_pid(p.pid)                      # we still hold some: kept
+    assert stems_of_pid(p.pid)  # we still hold some: kept
     del kept
     shm.cleanup()
     assert stems_of_pid(p.pid) == []
@@ -395,12 +410,13 @@ def test_sigkill_both_then_cleanup(ipc_dir):
     sender = child(SENDER_LOOP, url)
     assert sender.stdout.readline().strip() == "started"
     import time
-    time.sleep(0.3)                                 # let them exchange some messages
+
+    time.sleep(0.3)  # let them exchange some messages
     sender.kill()
     receiver.kill()
     sender.wait()
     receiver.wait()
-    assert stems_of_pid(sender.pid)                 # left behind by the crash...
+    assert stems_of_pid(sender.pid)  # left behind by the crash...
     shm.cleanup()
     assert stems_of_pid(sender.pid) == [] and stems_of_pid(receiver.pid) == []
 
@@ -411,8 +427,9 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
     a = shm.empty(1000)
     mine = shm._stem_of(shm._buffer_of(a).segment)
     # A segment killed during creation: our name scheme, a dead pid, no header.
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     key = int(dead)
     stem = "zq" + shm._b32(key, 7) + shm._b32(0, 7) + shm._b32(12345, 14)
     path = "/dev/shm/" + stem
@@ -425,16 +442,18 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
 
 # --- fork and spawn ----------------------------------------------------------------
 
+
 @posix_only
 @needs_fork
 def test_fork_child_keeps_inherited_array_alive():
     a = shm.empty(200_000, dtype="i4")
     a[:] = 5
     where = address(a)
+    seg = shm._buffer_of(a).segment
     r, w = os.pipe()
     r2, w2 = os.pipe()
     pid = os.fork()
-    if pid == 0:   # child: wait until the parent dropped its array, then read ours
+    if pid == 0:  # child: wait until the parent dropped its array, then read ours
         try:
             os.read(r, 1)
             ok = (a == 5).all()
@@ -445,13 +464,12 @@ def test_fork_child_keeps_inherited_array_alive():
     crowd = [shm.empty(200_000, dtype="i4") for _ in range(6)]
     for c in crowd:
         c[:] = -1
-    assert where not in [address(c) for c in crowd]   # the child still holds it
+    assert where not in [address(c) for c in crowd]  # the child still holds it
+    assert seg.live_holders() == 1 and not seg.holding  # the child's slot, not ours
     os.write(w, b"x")
     assert os.read(r2, 1) == b"1"
-    os.waitpid(pid, 0)
-    del crowd, c
-    again = [shm.empty(200_000, dtype="i4") for _ in range(8)]   # child dead: reclaimed
-    assert where in [address(x) for x in again]
+    os.waitpid(pid, 0)  # the child left with os._exit: its slot is reclaimed
+    assert seg.live_holders() == 0 and seg.recycle(0)
 
 
 SPAWNED = """
@@ -491,8 +509,15 @@ SPAWNED = """
 @posix_only
 def test_spawn_round_trip(ipc_dir, tmp_path):
     script = tmp_path / "spawned.py"
-    script.write_text("import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n"
-                      + textwrap.dedent(SPAWNED))
-    out = subprocess.run([sys.executable, str(script), "ipc://%s/sp" % ipc_dir],
-                         capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    script.write_text(
+        "import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n"
+        + textwrap.dedent(SPAWNED)
+    )
+    out = subprocess.run(
+        [sys.executable, str(script), "ipc://%s/sp" % ipc_dir],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(tmp_path),
+    )
     assert out.stdout.strip() == "ok", out.stderr

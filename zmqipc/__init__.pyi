@@ -5,7 +5,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
-from zmqipc import _zmq, arrays as arrays, utils as utils
+from zmqipc import _zmq, arrays as arrays, shm as shm, utils as utils
 from zmqipc._zmq import Frame as Frame, MessageTracker as MessageTracker
 from zmqipc.constants import *
 from zmqipc.constants import (ContextOption as ContextOption, DeviceType as DeviceType,

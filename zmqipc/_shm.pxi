@@ -17,6 +17,16 @@ def shm_self_key():
     return zmqipc_shm_self_key()
 
 
+def shm_data_address(array):
+    """The address of a contiguous buffer's first byte (cheaper than numpy's
+    __array_interface__ on the send path)."""
+    cdef Py_buffer view
+    PyObject_GetBuffer(array, &view, PyBUF_ANY_CONTIGUOUS)
+    address = <size_t>view.buf
+    PyBuffer_Release(&view)
+    return address
+
+
 def shm_key_alive(uint64_t key):
     """True if the process a key names is still running (pid and start time match)."""
     return bool(zmqipc_shm_key_alive(key))
@@ -143,11 +153,12 @@ cdef class ShmSegment:
         """Processes holding views (dead holders' slots are freed on the way)."""
         return zmqipc_shm_live_holders(self._header())
 
-    def recycle(self, uint64_t lease_ns):
-        """True if this process may rewrite the memory now (see shm.h)."""
+    def recycle(self, uint64_t lease_ns, bint reap=True):
+        """True if this process may rewrite the memory now (see shm.h); reap=False
+        skips the process lookups that free dead holders' slots."""
         if self.exports != 0 or self.slot >= 0:
             return False
-        return bool(zmqipc_shm_recycle(self._header(), time.time_ns(), lease_ns))
+        return bool(zmqipc_shm_recycle(self._header(), time.time_ns(), lease_ns, reap))
 
     def export(self, uint64_t offset, uint64_t nbytes):
         """A ShmBuffer over [offset, offset + nbytes), bounds-checked against the

@@ -51,12 +51,12 @@ def _order(array):
     return "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
-# Recent headers, both ways: streams repeat the same dtype, shape (and segment), and
-# JSON costs more than the rest of a shared-memory hand-off. Bounded; only valid
-# headers are kept, and the parsed results are never mutated.
+# Recent array descriptions, both ways: streams repeat the same dtype and shape, and
+# building or checking them costs more than the rest of a shared-memory hand-off.
+# Bounded; only valid ones are kept; the cached values are never mutated.
 _CACHE_SIZE = 256
-_built_headers = {}
-_parsed_headers = {}
+_built_headers: dict = {}
+_parsed_headers: dict = {}
 
 
 def _remember(cache, key, value):
@@ -67,24 +67,23 @@ def _remember(cache, key, value):
 
 
 def array_header(array, shm=None):
-    """The header frame (bytes) describing ``array``; ``shm``: its shared-memory
-    descriptor, when the data stays in shared memory."""
+    """The header frame (bytes) describing ``array``; ``shm``: the JSON text (bytes)
+    of its shared-memory descriptor, when the data stays in shared memory."""
     if array.dtype.fields is not None or array.dtype.subdtype is not None:
-        return _build_header(array, shm)   # simple dtypes only: .str names them exactly
-    key = (array.dtype.str, array.shape, _order(array), shm and tuple(shm.items()))
-    header = _built_headers.get(key)
-    return header if header is not None else _remember(_built_headers, key,
-                                                       _build_header(array, shm))
+        prefix = _header_prefix(array)   # simple dtypes only: .str names them exactly
+    else:
+        key = (array.dtype.str, array.shape, _order(array))
+        prefix = _built_headers.get(key) or _remember(_built_headers, key, _header_prefix(array))
+    return prefix + b"}" if shm is None else b"".join((prefix, b',"shm":', shm, b"}"))
 
 
-def _build_header(array, shm):
+def _header_prefix(array):
+    """The header without its closing brace."""
     descr = np.lib.format.dtype_to_descr(array.dtype)
     _check_depth(descr)
     meta = {"zmqipc_array": FORMAT_VERSION, "dtype": descr, "shape": list(array.shape),
             "order": _order(array), "nbytes": int(array.nbytes)}
-    if shm is not None:
-        meta["shm"] = shm
-    return json.dumps(meta, separators=(",", ":")).encode("utf-8")
+    return json.dumps(meta, separators=(",", ":")).encode("utf-8")[:-1]
 
 
 def _prepare(array):
@@ -133,11 +132,11 @@ def _send_shm(socket, array, flags, shm_module):
     if described is None:
         array = shm_module.copy_to_shm(array, _order(array))
         described = shm_module.describe(array)
-    segment, descriptor = described
+    segment, generation, descriptor = described
     try:
         socket.send_multipart([array_header(array, descriptor), b""], flags=flags)
     except BaseException:
-        shm_module.unsend(segment, descriptor)
+        shm_module.unsend(segment, generation)
         raise
 
 
@@ -179,15 +178,20 @@ def parse_array_header(header):
 def _parse_header(header):
     """parse_array_header plus the raw shared-memory descriptor (None for inline
     data; zmqipc.shm.parse_descriptor validates it)."""
-    header = bytes(header)
-    parsed = _parsed_headers.get(header)
-    return parsed if parsed is not None else _remember(_parsed_headers, header,
-                                                       _parse_new_header(header))
-
-
-def _parse_new_header(header):
     try:
         meta = json.loads(bytes(header).decode("utf-8"))
+        key = repr([meta.get(k) for k in ("zmqipc_array", "dtype", "shape", "order", "nbytes")])
+    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
+        return _parse_meta(header, None)   # raises the precise error
+    parsed = _parsed_headers.get(key) or _remember(_parsed_headers, key, _parse_meta(header, meta))
+    return parsed + (meta.get("shm"),)
+
+
+def _parse_meta(header, meta):
+    """Validate the array part of a header: (dtype, shape, order, nbytes)."""
+    try:
+        if meta is None:
+            meta = json.loads(bytes(header).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:
             raise ValueError("not a zmqipc array header (version %r)" % (meta.get("zmqipc_array")
                                                                         if isinstance(meta, dict) else None))
@@ -196,7 +200,6 @@ def _parse_new_header(header):
         shape = tuple(meta["shape"])
         order = meta["order"]
         nbytes = meta["nbytes"]
-        shm = meta.get("shm")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
         raise ValueError("malformed array header: %s" % e) from None   # (RecursionError: deep JSON)
     if dtype.hasobject:
@@ -207,7 +210,7 @@ def _parse_new_header(header):
     if type(nbytes) is not int or nbytes != math.prod(shape) * dtype.itemsize:
         raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
                          % (nbytes, dtype, shape))
-    return dtype, shape, order, nbytes, shm
+    return dtype, shape, order, nbytes
 
 
 def _dataless_items(dtype):

@@ -12,6 +12,7 @@ of dead owners are removed by cleanup(), which also runs when zmqipc is imported
 """
 
 import atexit
+import json
 import math
 import os
 import re
@@ -25,32 +26,40 @@ import numpy as np
 
 from zmqipc import _zmq
 
-__all__ = ["empty", "zeros", "empty_like", "is_shm", "cleanup", "configure", "segments",
-           "DESCRIPTOR_VERSION"]
+__all__ = [
+    "empty",
+    "zeros",
+    "empty_like",
+    "is_shm",
+    "cleanup",
+    "configure",
+    "segments",
+    "DESCRIPTOR_VERSION",
+]
 
 DESCRIPTOR_VERSION = 1
 HEADER_SIZE = _zmq.SHM_HEADER_SIZE
 MAX_GENERATION = 1 << 44
 
 _settings = {
-    "lease_s": 60.0,          # an unclaimed descriptor keeps its memory this long
-    "pool_bytes": 4 << 30,    # idle segments beyond this are given back
-    "idle_maps": 16,          # mappings of other processes' segments kept for reuse
+    "lease_s": 60.0,  # an unclaimed descriptor keeps its memory this long
+    "pool_bytes": 4 << 30,  # idle segments beyond this are given back
+    "idle_maps": 16,  # mappings of other processes' segments kept for reuse
 }
 
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"   # base32, lower case
-_STEM = re.compile(r"zq[a-z2-7]{28}\Z")            # "zq" + pid(7) + start(7) + random(14)
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32, lower case
+_STEM = re.compile(r"zq[a-z2-7]{28}\Z")  # "zq" + pid(7) + start(7) + random(14)
 if sys.platform == "win32":
     _OS_PREFIX = "Local\\"
 else:
-    _OS_PREFIX = "/"   # "/zq" + 28 = 31 characters: macOS's shm_open limit
+    _OS_PREFIX = "/"  # "/zq" + 28 = 31 characters: macOS's shm_open limit
 
 
 # --- process-wide state (guarded by _lock; exporters only decrement counts) ----
 
 _lock = threading.RLock()
-_segments: dict = {}      # stem -> ShmSegment: every segment this process has mapped
-_owned: dict = {}         # segment size -> [ShmSegment]: this process's pool
+_segments: dict = {}  # stem -> ShmSegment: every segment this process has mapped
+_owned: dict = {}  # segment size -> [ShmSegment]: this process's pool
 
 
 def configure(lease_s=None, pool_bytes=None, idle_maps=None):
@@ -110,8 +119,10 @@ def _segment_size(nbytes):
 
 # --- registry of names (macOS cannot list shm_open names: keep marker files) ---
 
+
 def _marker_dir():
     import tempfile
+
     return os.path.join(tempfile.gettempdir(), "zmqipc-shm-%d" % os.getuid())
 
 
@@ -123,7 +134,7 @@ def _register(stem):
 
 def _list_stems():
     if sys.platform == "win32":
-        return []   # the kernel frees a mapping with its last handle
+        return []  # the kernel frees a mapping with its last handle
     where = _marker_dir() if sys.platform == "darwin" else "/dev/shm"
     try:
         names = os.listdir(where)
@@ -144,6 +155,7 @@ def _unlink(stem):
 
 # --- allocation (the owner's pool) --------------------------------------------
 
+
 def _create(size):
     while True:
         stem = _new_stem()
@@ -152,7 +164,7 @@ def _create(size):
             seg = _zmq.ShmSegment.create(_OS_PREFIX + stem, size)
         except OSError as e:
             _unlink(stem)
-            if e.errno == 17:   # EEXIST: a 70-bit collision; take another name
+            if e.errno == 17:  # EEXIST: a 70-bit collision; take another name
                 continue
             raise MemoryError("cannot allocate %d bytes of shared memory: %s" % (size, e)) from None
         _segments[stem] = seg
@@ -160,9 +172,9 @@ def _create(size):
         return seg
 
 
-def _reuse(size, lease_ns):
+def _reuse(size, lease_ns, reap):
     for seg in _owned.get(size, ()):
-        if seg.recycle(lease_ns):
+        if seg.recycle(lease_ns, reap):
             return seg
     return None
 
@@ -182,7 +194,7 @@ def _release(seg):
 
 
 def _stem_of(seg):
-    return seg.name[len(_OS_PREFIX):]
+    return seg.name[len(_OS_PREFIX) :]
 
 
 def _trim():
@@ -201,7 +213,9 @@ def _acquire(nbytes):
     size = _segment_size(nbytes)
     lease_ns = int(_settings["lease_s"] * 1e9)
     with _lock:
-        seg = _reuse(size, lease_ns)
+        # First without process lookups (steady state: a segment is free); only
+        # before growing the pool, look for holders that died.
+        seg = _reuse(size, lease_ns, False) or _reuse(size, lease_ns, True)
         if seg is None:
             if _pool_total() + size > _settings["pool_bytes"]:
                 _trim()
@@ -221,8 +235,9 @@ def empty(shape, dtype=float, order="C"):
     Sending it with send_array over ipc/inproc sends only a descriptor."""
     dtype = np.dtype(dtype)
     if dtype.hasobject:
-        raise TypeError("arrays of dtype %s hold Python objects and cannot live in shared memory"
-                        % dtype)
+        raise TypeError(
+            "arrays of dtype %s hold Python objects and cannot live in shared memory" % dtype
+        )
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if order not in ("C", "F"):
         raise ValueError("order must be 'C' or 'F'")
@@ -231,13 +246,13 @@ def empty(shape, dtype=float, order="C"):
     try:
         return _array_on(seg, nbytes, shape, dtype, order)
     finally:
-        seg.drop_hold()   # no-op when the array holds it; undoes hold() on error
+        seg.drop_hold()  # no-op when the array holds it; undoes hold() on error
 
 
 def zeros(shape, dtype=float, order="C"):
     """A new zero-filled ndarray in shared memory."""
     array = empty(shape, dtype, order)
-    array[...] = 0   # reused segments hold old data
+    array[...] = 0  # reused segments hold old data
     return array
 
 
@@ -247,8 +262,13 @@ def empty_like(prototype, dtype=None, order="K", shape=None):
     dtype = prototype.dtype if dtype is None else dtype
     shape = prototype.shape if shape is None else shape
     if order == "K" or order == "A":
-        order = "F" if prototype.ndim > 1 and prototype.flags.f_contiguous \
-            and not prototype.flags.c_contiguous else "C"
+        order = (
+            "F"
+            if prototype.ndim > 1
+            and prototype.flags.f_contiguous
+            and not prototype.flags.c_contiguous
+            else "C"
+        )
     return empty(shape, dtype, order)
 
 
@@ -280,25 +300,32 @@ def segments():
 
 # --- the descriptor ------------------------------------------------------------
 
+
 def describe(array):
     """Mark ``array`` (contiguous, in shared memory) as sent once and return
-    (segment, descriptor dict), or None if it does not live in shared memory."""
+    (segment, generation, descriptor JSON bytes), or None if it is not in shared memory."""
     buf = _buffer_of(array)
     if buf is None or array.nbytes == 0:
         return None
     seg = buf.segment
-    address = array.__array_interface__["data"][0]
-    offset = address - seg.address
+    address = _zmq.shm_data_address(array)
     if not (buf.address <= address and address + array.nbytes <= buf.address + len(buf)):
         return None
     gen = seg.mark_sent()
-    return seg, {"v": DESCRIPTOR_VERSION, "name": _stem_of(seg), "host": _HOST,
-                 "offset": offset, "gen": gen}
+    return seg, gen, (_DESCRIPTOR % (_stem_of(seg), address - seg.address, gen)).encode("ascii")
 
 
-def unsend(seg, descriptor):
+# The descriptor's JSON, formatted directly (every field is a name, number or this
+# host's id): json.dumps would cost more than the rest of the hand-off.
+_DESCRIPTOR = '{"v":%d,"name":"%%s","host":%s,"offset":%%d,"gen":%%d}' % (
+    DESCRIPTOR_VERSION,
+    json.dumps(_HOST),
+)
+
+
+def unsend(seg, gen):
     """Undo describe() for a descriptor that was not sent after all."""
-    seg.accept(descriptor["gen"])
+    seg.accept(gen)
 
 
 def copy_to_shm(array, order):
@@ -313,8 +340,13 @@ def parse_descriptor(desc):
     (stem, host, offset, gen) or raise ValueError."""
     if not isinstance(desc, dict) or set(desc) != {"v", "name", "host", "offset", "gen"}:
         raise ValueError("malformed shared-memory descriptor: %.200r" % (desc,))
-    version, stem, host, offset, gen = (desc["v"], desc["name"], desc["host"], desc["offset"],
-                                        desc["gen"])
+    version, stem, host, offset, gen = (
+        desc["v"],
+        desc["name"],
+        desc["host"],
+        desc["offset"],
+        desc["gen"],
+    )
     if type(version) is not int or version != DESCRIPTOR_VERSION:
         raise ValueError("unsupported shared-memory descriptor version %.50r" % (version,))
     if type(stem) is not str or not _STEM.match(stem):
@@ -330,7 +362,7 @@ def parse_descriptor(desc):
 
 _OPEN_ERRORS = {
     2: "does not exist (its sender exited and it was cleaned up, or the sender is on "
-       "another machine: send without shm over tcp)",
+    "another machine: send without shm over tcp)",
     13: "cannot be opened: permission denied (another user's segment?)",
     _zmq.SHM_EFOREIGN: "is not owned by this user with mode 0600; refusing to map it",
     _zmq.SHM_EFORMAT: "is not a zmqipc shared-memory segment (bad size or header)",
@@ -340,8 +372,10 @@ _OPEN_ERRORS = {
 def _open_segment(stem):
     seg, err = _zmq.ShmSegment.open(_OS_PREFIX + stem)
     if seg is None:
-        raise ValueError("shared-memory segment %s %s" % (
-            stem, _OPEN_ERRORS.get(err) or "cannot be mapped: %s" % os.strerror(err)))
+        raise ValueError(
+            "shared-memory segment %s %s"
+            % (stem, _OPEN_ERRORS.get(err) or "cannot be mapped: %s" % os.strerror(err))
+        )
     _segments[stem] = seg
     return seg
 
@@ -350,22 +384,29 @@ def attach(desc, nbytes, shape, dtype, order):
     """The receiving side: an ndarray on the memory a descriptor names."""
     stem, host, offset, gen = parse_descriptor(desc)
     if host != _HOST:
-        raise ValueError("the array is in shared memory on another machine (%s); send it "
-                         "without shm to reach a remote peer" % host)
+        raise ValueError(
+            "the array is in shared memory on another machine (%s); send it "
+            "without shm to reach a remote peer" % host
+        )
     with _lock:
         seg = _segments.get(stem)
         if seg is None:
             _sweep_idle_maps()
             seg = _open_segment(stem)
         if offset > seg.size or nbytes > seg.size - offset:
-            raise ValueError("shared-memory descriptor range [%d, +%d) lies outside segment %s "
-                             "(%d bytes)" % (offset, nbytes, stem, seg.size))
+            raise ValueError(
+                "shared-memory descriptor range [%d, +%d) lies outside segment %s "
+                "(%d bytes)" % (offset, nbytes, stem, seg.size)
+            )
         seg.hold()
         try:
             if not seg.accept(gen):
-                raise ValueError("shared-memory array in %s expired before it was received "
-                                 "(generation %d, now %d): its memory was reused"
-                                 % (stem, gen, seg.generation))
+                raise ValueError(
+                    "shared-memory array in %s expired before it was received "
+                    "(generation %d, now %d): its memory was reused" % (stem, gen, seg.generation)
+                )
+            if nbytes == 0:  # nothing to view (zero-size items): hold nothing
+                return np.empty(shape, dtype=dtype, order=order)
             return _array_on(seg, nbytes, shape, dtype, order)
         finally:
             seg.drop_hold()
@@ -374,8 +415,7 @@ def attach(desc, nbytes, shape, dtype, order):
 def _sweep_idle_maps():
     """Unmap other processes' segments nobody here uses, beyond idle_maps or
     once their owner gave them up."""
-    idle = [(stem, seg) for stem, seg in _segments.items()
-            if not seg.owned and seg.exports == 0]
+    idle = [(stem, seg) for stem, seg in _segments.items() if not seg.owned and seg.exports == 0]
     excess = len(idle) - _settings["idle_maps"]
     for stem, seg in idle:
         if excess > 0 or seg.retired:
@@ -385,6 +425,7 @@ def _sweep_idle_maps():
 
 
 # --- cleanup -------------------------------------------------------------------
+
 
 def _collectable(seg, grace_ns, exiting=False):
     """A segment whose owner is gone (or is this exiting process), that no live
@@ -418,7 +459,7 @@ def cleanup(grace_s=0.0):
                     if err == _zmq.SHM_EFORMAT and _unlink(stem) == 0:
                         removed.append(stem)
                     elif err == 2 and sys.platform == "darwin":
-                        _unlink(stem)   # a marker without its segment
+                        _unlink(stem)  # a marker without its segment
                     continue
             try:
                 if _collectable(seg, grace_ns):
@@ -441,13 +482,15 @@ def _at_exit():
     grace_ns = int(_settings["lease_s"] * 1e9)
     with _lock:
         for stem, seg in list(_segments.items()):
-            if (seg.owned or not _zmq.shm_key_alive(seg.owner)) and \
-                    _collectable(seg, grace_ns, exiting=True):
+            if (seg.owned or not _zmq.shm_key_alive(seg.owner)) and _collectable(
+                seg, grace_ns, exiting=True
+            ):
                 seg.retire()
                 _unlink(stem)
 
 
 # --- fork -----------------------------------------------------------------------
+
 
 def _before_fork():
     _lock.acquire()
@@ -484,11 +527,12 @@ def _remember_key():
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
-                        after_in_child=_after_fork_child)
-    os.register_at_fork(after_in_child=_remember_key)   # runs after _after_fork_child
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_parent, after_in_child=_after_fork_child
+    )
+    os.register_at_fork(after_in_child=_remember_key)  # runs after _after_fork_child
 
 try:
     cleanup(grace_s=_settings["lease_s"])
-except Exception:   # noqa: BLE001 - never fail an import over housekeeping
+except Exception:  # noqa: BLE001 - never fail an import over housekeeping
     pass

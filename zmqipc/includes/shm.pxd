@@ -32,6 +32,6 @@ cdef extern from "shm.h" nogil:
     int zmqipc_shm_accept(zmqipc_shm_header *h, uint64_t gen)
     uint64_t zmqipc_shm_mark_sent(zmqipc_shm_header *h, uint64_t now_ns)
     int zmqipc_shm_live_holders(zmqipc_shm_header *h)
-    int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns)
+    int zmqipc_shm_recycle(zmqipc_shm_header *h, uint64_t now_ns, uint64_t lease_ns, int reap)
     uint64_t zmqipc_shm_load(uint64_t *p)
     void zmqipc_shm_store(uint64_t *p, uint64_t value)
