@@ -32,6 +32,8 @@ PLATFORM = cfg.platform_of(sys.platform)
 SANITIZE = os.environ.get("ZMQIPC_SANITIZE", "")
 DEBUG = os.environ.get("ZMQIPC_DEBUG") == "1" or bool(SANITIZE)
 WERROR = os.environ.get("ZMQIPC_WERROR") == "1"
+# The compiler attributes that name commands (unix C/C++ compiler and linker; MSVC).
+COMPILER_COMMANDS = ("compiler_so", "compiler_so_cxx", "linker_so", "linker_so_cxx", "cc")
 
 
 class BuildExt(build_ext):
@@ -69,9 +71,7 @@ class BuildExt(build_ext):
     def compiler_key(self):
         """Identifies the compilers and flags: objects built by another compiler or
         with other flags (a gcc build, then a clang one) are never reused."""
-        commands = [
-            getattr(self.compiler, attr, None) for attr in ("compiler_so", "linker_so", "cc")
-        ]
+        commands = [getattr(self.compiler, attr, None) for attr in COMPILER_COMMANDS]
         flags = [self.flags(name, libzmq) for name in ("a.c", "a.cpp") for libzmq in (True, False)]
         key = repr((self.compiler.compiler_type, commands, flags, self.link_flags()))
         return hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -52,16 +52,17 @@ def ctx():
 
 
 @pytest.fixture
-def ipc_dir(tmp_path):
+def ipc_dir(tmp_path, tmp_path_factory):
     """A short directory for ipc:// socket files.
 
     AF_UNIX paths are limited to ~107 bytes; pytest's tmp_path can be longer for
-    long (parametrized) test names, so fall back to a short mkdtemp under the
-    system temp dir when it is."""
+    long (parametrized) test names, so fall back to a short mkdtemp in pytest's
+    base temp dir (not TEMP itself: CI runs the suite with a TEMP too long for any
+    socket path, and --basetemp elsewhere)."""
     if len(str(tmp_path)) <= 70:
         yield str(tmp_path)
         return
-    path = tempfile.mkdtemp(prefix="zq")
+    path = tempfile.mkdtemp(prefix="zq", dir=str(tmp_path_factory.getbasetemp()))
     try:
         yield path
     finally:
