@@ -95,7 +95,7 @@ class BuildExt(build_ext):
 
     def compile_objects(self):
         jobs = int(os.environ.get("ZMQIPC_BUILD_JOBS") or os.cpu_count() or 1)
-        config = cfg.libzmq_config_header(PLATFORM)
+        headers_mtime = cfg.libzmq_headers_mtime(PLATFORM)
         libzmq_include = cfg.libzmq_include_dirs(PLATFORM)
         libzmq_macros = cfg.libzmq_macros(PLATFORM)
 
@@ -105,7 +105,7 @@ class BuildExt(build_ext):
                 self.build_temp, "libzmq-" + self.compiler_key() if libzmq else "own"
             )
             obj = self.compiler.object_filenames([source], output_dir=out_dir)[0]
-            newest_input = max(os.path.getmtime(source), os.path.getmtime(config))
+            newest_input = max(os.path.getmtime(source), headers_mtime)
             if (
                 libzmq
                 and not self.force

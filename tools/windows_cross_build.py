@@ -140,6 +140,7 @@ class CrossBuild:
         self.dlltool = tool(prefix, "dlltool")
         self.objdump = tool(prefix, "objdump")
         self.werror = os.environ.get("ZMQIPC_WERROR") == "1"
+        self.headers_mtime = cfg.libzmq_headers_mtime(PLATFORM)
 
     def compile(self, source, obj, libzmq, macros, include_dirs):
         compiler = self.cxx if cfg.is_cxx(source) else self.cc
@@ -150,14 +151,14 @@ class CrossBuild:
             + cfg.compile_flags(source, "gnu", libzmq, werror=self.werror)
         )
         stamp = obj + ".cmd"
-        config = cfg.libzmq_config_header(PLATFORM)
         if (
-            os.path.exists(obj)
+            libzmq  # our own files are few and always compiled
+            and os.path.exists(obj)
             and os.path.exists(stamp)
             and open(stamp).read() == repr(cmd)
-            and os.path.getmtime(obj) >= max(os.path.getmtime(source), os.path.getmtime(config))
+            and os.path.getmtime(obj) >= max(os.path.getmtime(source), self.headers_mtime)
         ):
-            return obj  # up to date (same command, newer than its source and our config)
+            return obj  # up to date (same command, newer than its source and the headers)
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError("compiling %s failed:\n%s" % (source, result.stderr))

@@ -58,8 +58,17 @@ def libzmq_sources(platform):
     return files
 
 
-def libzmq_config_header(platform):
-    return os.path.join(VENDOR, "config", platform, "platform.hpp")
+def libzmq_headers_mtime(platform):
+    """When a libzmq header (ours or the tree's) last changed: a libzmq object older
+    than this, or than its source, is stale.  (fetch.py keeps the mtimes of files a
+    patch change leaves identical, so a patched header is what moves this.)"""
+    folders = libzmq_include_dirs(platform)
+    return max(
+        os.path.getmtime(os.path.join(folder, name))
+        for folder in folders
+        for name in os.listdir(folder)
+        if name.endswith((".h", ".hpp"))
+    )
 
 
 def libzmq_include_dirs(platform):
