@@ -32,7 +32,6 @@ def sliced_wait():
 cdef enum _OpKind:
     OP_SEND            # zmq_send: copy from buf
     OP_MSG_SEND        # zmq_msg_send: hand over msg
-    OP_RECV            # zmq_recv: copy into buf
     OP_MSG_RECV        # zmq_msg_recv: into msg
 
 
@@ -51,27 +50,44 @@ cdef inline int _op_once(_BlockingOp *op, int extra_flags) noexcept nogil:
         return zmq_send(op.handle, op.buf, op.size, flags)
     if op.kind == OP_MSG_SEND:
         return zmq_msg_send(op.msg, op.handle, flags)
-    if op.kind == OP_RECV:
-        return zmq_recv(op.handle, op.buf, op.size, flags)
     return zmq_msg_recv(op.msg, op.handle, flags)
 
 
-cdef int run_blocking(_BlockingOp *op) except -1:
-    """Run a send/recv that may block; return libzmq's result (>= 0) or raise."""
+cdef int run_blocking(Socket sock, _BlockingOp *op, list pending) except -1:
+    """Run a send/recv on ``sock`` that may block; return libzmq's result (>= 0) or
+    raise. ``pending`` is given once an earlier part of the message was taken or
+    sent: then a signal handler's exception is kept there (check_signals), so
+    the message is finished before it is raised."""
     cdef int rc = -1
     cdef bint sliced = _sliced_wait and not (op.flags & ZMQ_DONTWAIT)
     while rc < 0:
-        with nogil:
-            rc = _op_once(op, ZMQ_DONTWAIT if sliced else 0)
+        rc = _op_marked(sock, op, ZMQ_DONTWAIT if sliced else 0)
         if rc >= 0:
             return rc
         if sliced and zmq_errno() == EAGAIN:
-            return _wait_in_slices(op)
-        retry_or_raise()
+            return _wait_in_slices(sock, op, pending)
+        retry_or_raise(None, pending)
     return rc
 
 
-cdef int _wait_in_slices(_BlockingOp *op) except -1:
+cdef int _op_marked(Socket sock, _BlockingOp *op, int extra_flags) except? -2:
+    """One libzmq call with ``sock`` marked busy for destroy() in another thread,
+    which then leaves the closing to us (Socket._leave_blocking)."""
+    cdef int rc
+    if sock._closed:   # closed for destroy() after an earlier part
+        raise_errno(ETERM)
+    sock._blocking += 1
+    if _simulated_part_signal and _take_simulated_part_interrupt():   # test hook
+        rc = -1   # (errno is EINTR)
+    else:
+        with nogil:
+            rc = _op_once(op, extra_flags)
+    if sock._leave_blocking() and rc < 0:
+        raise_errno(ETERM)   # the context is being destroyed
+    return rc
+
+
+cdef int _wait_in_slices(Socket sock, _BlockingOp *op, list pending) except -1:
     cdef bint sending = op.kind == OP_SEND or op.kind == OP_MSG_SEND
     cdef int timeout_ms
     cdef size_t size = sizeof(int)
@@ -92,17 +108,19 @@ cdef int _wait_in_slices(_BlockingOp *op) except -1:
             if remaining <= 0:
                 return raise_errno(EAGAIN)   # RCVTIMEO/SNDTIMEO expired
             slice_ms = min(slice_ms, <long>(remaining * 1000) + 1)
+        sock._blocking += 1
         with nogil:
             rc = zmq_poll(&item, 1, slice_ms)
+        if sock._leave_blocking():
+            raise_errno(ETERM)   # the context is being destroyed
         if rc < 0:
-            retry_or_raise()
+            retry_or_raise(None, pending)
             continue
-        PyErr_CheckSignals()   # Ctrl-C raises KeyboardInterrupt here
+        check_signals(pending)   # Ctrl-C raises KeyboardInterrupt here
         if rc == 0:
             continue
-        with nogil:
-            rc = _op_once(op, ZMQ_DONTWAIT)
+        rc = _op_marked(sock, op, ZMQ_DONTWAIT)
         if rc >= 0:
             return rc
         if zmq_errno() != EAGAIN:
-            retry_or_raise()
+            retry_or_raise(None, pending)

@@ -82,6 +82,37 @@ cdef class Context:
         self._term_called = True
         drain_releases()
 
+    def destroy(self, linger=None):
+        """Close every socket of this context (with ``linger`` ms if given), then term().
+
+        Safe while other threads are blocked in calls on these sockets (recv, send,
+        poll, proxy): the context is shut down first, so those calls fail with
+        ContextTerminated, and each such socket is closed by its own thread as the
+        call returns (closing it from here while libzmq is inside the call aborts
+        the process). A socket another thread uses between calls is closed here;
+        its next call raises ENOTSOCK."""
+        cdef Socket sock
+        cdef int c_linger
+        if self._term_called or self.handle == NULL:
+            return
+        if self._fork_gen != _fork_generation:
+            self._term_called = True   # as term(): the parent owns it; just forget it
+            return
+        sockets = self.open_sockets
+        if linger is not None:
+            # Before the shutdown, which makes setsockopt fail with ETERM. LINGER
+            # is an atomic in libzmq, so setting it while a call is blocked is safe.
+            c_linger = linger
+            for sock in sockets:
+                check_rc(zmq_setsockopt(sock.handle, ZMQ_LINGER, &c_linger, sizeof(int)))
+        check_rc(zmq_ctx_shutdown(self.handle))
+        for sock in sockets:
+            if sock._blocking:
+                sock._close_requested = True
+            else:
+                sock.close()
+        self.term()
+
     @property
     def open_sockets(self):
         """The sockets of this context that are not closed yet (a new list)."""

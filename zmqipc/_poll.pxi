@@ -16,6 +16,7 @@ def poll(sockets, timeout=-1):
     items = <zmq_pollitem_t *>malloc(max(n, 1) * sizeof(zmq_pollitem_t))
     if items == NULL:
         raise MemoryError()
+    busy = []   # the Socket objects polled, marked for destroy() in another thread
     try:
         for i, (obj, events) in enumerate(sockets):
             items[i].socket = NULL
@@ -24,6 +25,7 @@ def poll(sockets, timeout=-1):
             items[i].revents = 0
             if isinstance(obj, Socket):
                 items[i].socket = (<Socket>obj)._usable_handle()
+                busy.append(obj)
             else:
                 fd = obj if isinstance(obj, int) else getattr(obj, "fileno", None)
                 if fd is None:
@@ -34,8 +36,11 @@ def poll(sockets, timeout=-1):
             wait_ms = remaining   # in sliced mode at most WAIT_SLICE_MS (_blocking.pxi)
             if _sliced_wait and (remaining < 0 or remaining > WAIT_SLICE_MS):
                 wait_ms = WAIT_SLICE_MS
+            _enter_blocking(busy)
             with nogil:
                 rc = zmq_poll(items, n, wait_ms)
+            if _leave_blocking_all(busy):
+                raise_errno(ETERM)   # the context is being destroyed
             if rc < 0:
                 retry_or_raise()   # interrupted: poll again for the time left
             elif rc > 0 or wait_ms == remaining:

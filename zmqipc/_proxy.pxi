@@ -12,13 +12,19 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
     cdef int rc = -1
     frontend._check_usable()
     backend._check_usable()
+    busy = [frontend, backend]   # marked for destroy() in another thread
     if capture is not None:
         capture_handle = capture._usable_handle()
+        busy.append(capture)
     if control is not None:
         control_handle = control._usable_handle()
+        busy.append(control)
     while rc < 0:
+        _enter_blocking(busy)
         with nogil:
             rc = zmq_proxy_steerable(frontend.handle, backend.handle, capture_handle,
                                      control_handle)
+        if _leave_blocking_all(busy):
+            raise_errno(ETERM)   # the context is being destroyed
         if rc < 0:
             retry_or_raise()

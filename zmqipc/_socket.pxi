@@ -13,9 +13,7 @@ cdef class Socket:
         if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
             raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
                         "built without the draft API" % socket_type)
-        self.handle = zmq_socket(context.handle, socket_type)
-        if self.handle == NULL:
-            raise_errno(zmq_errno(), "socket_type=%d" % socket_type)
+        self.handle = _new_socket(context, socket_type)
         self._closed = False
         self.context = context
         self.socket_type = socket_type
@@ -69,9 +67,25 @@ cdef class Socket:
             if zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int)) < 0 \
                     and zmq_errno() != ETERM:
                 raise_errno(zmq_errno())
+        self._close_handle()
+        drain_releases()
+
+    cdef int _close_handle(self) except -1:
         check_rc(zmq_close(self.handle))
         self._closed = True
-        drain_releases()
+        (<Context>self.context)._sockets_closed += 1   # libzmq's reaper frees its slot later
+        return 0
+
+    cdef bint _leave_blocking(self) except -1:
+        """After a blocking libzmq call (marked by ``_blocking += 1`` before it):
+        if destroy() in another thread asked for this socket to be closed while the
+        call was in libzmq, close it now and return True."""
+        self._blocking -= 1
+        if self._close_requested and self._blocking == 0:
+            self._close_requested = False
+            self._close_handle()
+            return True
+        return False
 
     # --- endpoints -----------------------------------------------------------
 
@@ -165,14 +179,14 @@ cdef class Socket:
             raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
         self._begin_io()
         if isinstance(data, Frame):
-            self._send_frame(<Frame>data, flags)
+            self._send_frame(<Frame>data, flags, None)
             return (<Frame>data).tracker if (track or not copy) else None
         tracker = MessageTracker() if (track and not copy) else None
-        self._send_buffer(data, flags, copy, tracker)
+        self._send_buffer(data, flags, copy, tracker, None)
         return tracker
 
     cdef int _send_buffer(self, object data, int flags, bint copy,
-                          MessageTracker tracker) except -1:
+                          MessageTracker tracker, list pending) except -1:
         """Send one buffer-protocol object: copied by libzmq, or, with copy=False and
         at least copy_threshold bytes, handed to libzmq without a copy."""
         cdef Py_buffer view
@@ -186,7 +200,7 @@ cdef class Socket:
             op.buf = view.buf
             op.size = <size_t>view.len
             try:
-                run_blocking(&op)
+                run_blocking(self, &op, pending)
                 return 0
             finally:
                 PyBuffer_Release(&view)
@@ -194,14 +208,14 @@ cdef class Socket:
         op.kind = OP_MSG_SEND
         op.msg = &msg
         try:
-            run_blocking(&op)
+            run_blocking(self, &op, pending)
             return 0   # libzmq owns msg now
         except BaseException:
             zmq_msg_close(&msg)   # queues the release; drain now so the caller of a
             drain_releases()      # failed send may reuse or resize the buffer at once
             raise
 
-    cdef int _send_frame(self, Frame frame, int flags) except -1:
+    cdef int _send_frame(self, Frame frame, int flags, list pending) except -1:
         cdef zmq_msg_t msg
         cdef _BlockingOp op
         op.kind = OP_MSG_SEND
@@ -211,7 +225,7 @@ cdef class Socket:
         check_rc(zmq_msg_init(&msg))
         try:
             check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
-            run_blocking(&op)
+            run_blocking(self, &op, pending)
             return 0
         finally:
             zmq_msg_close(&msg)
@@ -233,12 +247,15 @@ cdef class Socket:
                 PyBuffer_Release(&view)
         tracker = MessageTracker() if (track and not copy) else None
         last = len(parts) - 1
+        pending = None   # once the first part is out, a signal must not split the message
         for i, part in enumerate(parts):
             part_flags = flags | ZMQ_SNDMORE if i < last else flags
             if isinstance(part, Frame):
-                self._send_frame(<Frame>part, part_flags)
+                self._send_frame(<Frame>part, part_flags, pending)
             else:
-                self._send_buffer(part, part_flags, copy, tracker)
+                self._send_buffer(part, part_flags, copy, tracker, pending)
+            pending = [] if pending is None else pending
+        raise_pending(pending)
         return tracker
 
     # --- receiving -----------------------------------------------------------
@@ -248,7 +265,7 @@ cdef class Socket:
         self._begin_io()
         if copy:
             return self._recv_bytes(flags)
-        return self._recv_frame(flags)
+        return self._recv_frame(flags, None)
 
     cdef object _recv_bytes(self, int flags):
         cdef zmq_msg_t msg
@@ -259,41 +276,50 @@ cdef class Socket:
         op.flags = flags
         check_rc(zmq_msg_init(&msg))
         try:
-            run_blocking(&op)
+            run_blocking(self, &op, None)
             return msg_to_bytes(&msg)
         finally:
             zmq_msg_close(&msg)
 
-    cdef Frame _recv_frame(self, int flags):
+    cdef Frame _recv_frame(self, int flags, list pending):
         cdef Frame frame = Frame.__new__(Frame)
         cdef _BlockingOp op
         op.kind = OP_MSG_RECV
         op.handle = self.handle
         op.msg = &frame.msg
         op.flags = flags
-        run_blocking(&op)
+        run_blocking(self, &op, pending)
         frame.more = zmq_msg_more(&frame.msg)
-        # Writable unless it is a read-only buffer sent zero-copy over inproc.
-        frame.writable = not (_readonly_leased and
-                              <size_t>zmq_msg_data(&frame.msg) in _readonly_leased)
+        # Writable only when the memory is this frame's alone: not when libzmq shares
+        # the message with other receivers (PUB to several SUBs over inproc, a Frame
+        # sent over inproc), nor a read-only buffer sent zero-copy over inproc.
+        frame.writable = not (zmq_msg_get(&frame.msg, ZMQ_SHARED) == 1 or
+                              (_readonly_leased and
+                               <size_t>zmq_msg_data(&frame.msg) in _readonly_leased))
         return frame
 
     def recv_multipart(self, int flags=0, bint copy=True, bint track=False):
-        """Receive every part of a multipart message as a list."""
+        """Receive every part of a multipart message as a list. Once the first part
+        is taken the message is always finished: an exception from a signal handler
+        (Ctrl-C) meanwhile is raised after the last part."""
         self._begin_io()
-        cdef Frame frame
-        parts = []
-        while True:
-            frame = self._recv_frame(flags)
+        cdef Frame frame = self._recv_frame(flags, None)
+        parts = [frame if not copy else frame.bytes]
+        pending = []
+        while frame.more:
+            frame = self._recv_frame(flags, pending)
             parts.append(frame if not copy else frame.bytes)
-            if not frame.more:
-                return parts
+        raise_pending(pending)
+        return parts
 
     def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         """Receive one part into a writable buffer; return the message's full size.
         Like zmq_recv, a longer message is truncated to the buffer: compare the
-        result with the buffer length (recv_array_into raises instead)."""
+        result with the buffer length (recv_array_into raises instead). Unlike
+        zmq_recv, sizes past 2 GiB are exact (zmq_recv caps them at INT_MAX)."""
         cdef Py_buffer view
+        cdef zmq_msg_t msg
+        cdef size_t size
         cdef _BlockingOp op
         self._begin_io()
         if nbytes < 0:
@@ -309,12 +335,19 @@ cdef class Socket:
                 raise ValueError("nbytes=%d too big for a buffer of %d bytes" % (nbytes, view.len))
             if nbytes == 0:
                 nbytes = view.len
-            op.kind = OP_RECV
+            op.kind = OP_MSG_RECV
             op.handle = self.handle
-            op.buf = view.buf
-            op.size = <size_t>nbytes
+            op.msg = &msg
             op.flags = flags
-            return run_blocking(&op)
+            check_rc(zmq_msg_init(&msg))
+            try:
+                run_blocking(self, &op, None)
+                size = zmq_msg_size(&msg)
+                with nogil:
+                    memcpy(view.buf, zmq_msg_data(&msg), min(size, <size_t>nbytes))
+                return size
+            finally:
+                zmq_msg_close(&msg)
         finally:
             PyBuffer_Release(&view)
 
@@ -328,6 +361,58 @@ cdef class Socket:
             addr = _endpoint(addr)
             c_addr = addr
         check_rc(zmq_socket_monitor(self.handle, c_addr, events))
+
+
+cdef int _enter_blocking(list sockets) except -1:
+    """Mark sockets as used by a blocking call (poll, proxy) in this thread."""
+    cdef Socket sock
+    for sock in sockets:
+        sock._blocking += 1
+    return 0
+
+
+cdef bint _leave_blocking_all(list sockets) except -1:
+    """Undo _enter_blocking; True if destroy() closed one of them meanwhile."""
+    cdef Socket sock
+    cdef bint closed = False
+    for sock in sockets:
+        closed |= sock._leave_blocking()
+    return closed
+
+
+# A closed socket keeps its slot in the context (MAX_SOCKETS) and its mailbox's
+# eventfd until libzmq's reaper thread destroys it, asynchronously. A loop that
+# creates and closes sockets faster than the reaper gets to run fills the slots
+# with closed sockets, and zmq_socket fails with EMFILE although the program holds
+# few (docs/reliability.md). Then wait for the reaper, up to this long, and retry.
+REAPER_WAIT_S = 5.0
+
+
+cdef void *_new_socket(Context context, int socket_type) except NULL:
+    cdef void *handle = zmq_socket(context.handle, socket_type)
+    cdef int err
+    pause, deadline = 1e-4, None
+    while handle == NULL:
+        err = zmq_errno()
+        if err != EMFILE or not _reaper_may_free_slot(context):
+            raise_errno(err, "socket_type=%d" % socket_type)
+        if deadline is None:
+            deadline = time.monotonic() + REAPER_WAIT_S
+        elif time.monotonic() > deadline:
+            raise_errno(err, "socket_type=%d; %d sockets open, closed ones not reaped by "
+                        "libzmq within %g s" % (socket_type, len(context.open_sockets),
+                                                REAPER_WAIT_S))
+        time.sleep(pause)   # releases the GIL; the reaper needs none, only CPU
+        pause = min(pause * 2, 0.01)
+        handle = zmq_socket(context.handle, socket_type)
+    return handle
+
+
+cdef bint _reaper_may_free_slot(Context context) except -1:
+    """EMFILE with fewer open sockets than MAX_SOCKETS, after sockets were closed:
+    closed sockets still hold slots (or fds) until libzmq's reaper destroys them."""
+    return (context._sockets_closed > 0 and
+            len(context.open_sockets) < zmq_ctx_get(context.handle, ZMQ_MAX_SOCKETS))
 
 
 ctypedef int (*_endpoint_fn)(void *, const char *) noexcept nogil

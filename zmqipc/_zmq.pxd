@@ -39,6 +39,7 @@ cdef class Context:
     cdef bint _term_called
     cdef int _fork_gen
     cdef object _sockets             # weakref.WeakSet of sockets for destroy()
+    cdef long _sockets_closed        # sockets closed so far (libzmq reaps them later)
     cdef object __weakref__
     cdef int _check_open(self) except -1
 
@@ -50,14 +51,19 @@ cdef class Socket:
     cdef bint _closed
     cdef int _fork_gen
     cdef public Py_ssize_t copy_threshold
+    cdef int _blocking               # calls in libzmq now (another thread's, for destroy())
+    cdef bint _close_requested       # destroy() asked the blocked thread to close it
     cdef object __weakref__
     cdef int _check_usable(self) except -1
     cdef void *_usable_handle(self) except NULL
     cdef int _begin_io(self) except -1
-    cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker) except -1
-    cdef int _send_frame(self, Frame frame, int flags) except -1
+    cdef int _close_handle(self) except -1
+    cdef bint _leave_blocking(self) except -1
+    cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker,
+                          list pending) except -1
+    cdef int _send_frame(self, Frame frame, int flags, list pending) except -1
     cdef object _recv_bytes(self, int flags)
-    cdef Frame _recv_frame(self, int flags)
+    cdef Frame _recv_frame(self, int flags, list pending)
 
 
 cdef class ShmSegment:
@@ -85,7 +91,9 @@ cdef class ShmBuffer:
 # cannot block uses check_rc; a blocking call loops while retry_or_raise
 # returns 0 (a signal interrupted it and its handlers returned).
 cdef int raise_errno(int err, object detail=*) except -1
-cdef int retry_or_raise(object detail=*) except -1
+cdef int retry_or_raise(object detail=*, list pending=*) except -1
+cdef int check_signals(list pending) except -1
+cdef int raise_pending(list pending) except -1
 
 cdef inline int check_rc(int rc, object detail=None) except -1:
     """0 if ``rc`` is a success; otherwise raise for libzmq's errno."""

@@ -18,7 +18,8 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CON
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.errno cimport EACCES, EAGAIN, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOENT, ENOMEM
+from libc.errno cimport (EACCES, EAGAIN, EFAULT, EINTR, EINVAL, EMFILE, ENAMETOOLONG, ENOENT,
+                         ENOMEM)
 from libc.signal cimport raise_ as c_raise
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport malloc, free

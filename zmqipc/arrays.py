@@ -252,12 +252,14 @@ def _recv_checked(socket, flags):
 
 def recv_array(socket, flags=0, copy=False):
     """Receive an array. With copy=False (default) the array views the message
-    memory and keeps it alive; small or misaligned data is copied."""
+    memory and keeps it alive; misaligned data is copied, and so is a read-only
+    message (one libzmq shares with other receivers, e.g. PUB to several SUBs
+    over inproc): the result is always writable and never another's memory."""
     dtype, shape, order, data = _recv_checked(socket, flags)
     if isinstance(data, np.ndarray):   # shared memory
         return data.copy(order="K") if copy else data
     array = np.ndarray(shape, dtype=dtype, buffer=data if len(data) else None, order=order)
-    if copy or not array.flags.aligned:
+    if copy or not array.flags.aligned or not array.flags.writeable:
         array = array.copy(order="K")
     return array
 

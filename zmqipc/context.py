@@ -53,17 +53,6 @@ class Context(_zmq.Context):
                 pass  # e.g. SUBSCRIBE on a non-SUB socket: not applicable
         return sock
 
-    def destroy(self, linger=None):
-        """Close every socket of this context (with ``linger`` ms if given), then
-        term(). Not thread-safe: no other thread may be using the sockets."""
-        if self.closed:
-            return
-        for sock in self.open_sockets:
-            if linger is not None:
-                sock.setsockopt(SocketOption.LINGER, linger)
-            sock.close()
-        self.term()
-
     def __enter__(self):
         return self
 

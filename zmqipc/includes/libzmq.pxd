@@ -13,6 +13,8 @@ cdef extern from "zmq.h" nogil:
         ZMQ_RCVTIMEO
         ZMQ_SNDTIMEO
         ZMQ_IO_THREADS
+        ZMQ_MAX_SOCKETS
+        ZMQ_SHARED
         # errno values as libzmq sees them (its own numbers where the C library
         # lacks one, e.g. on Windows)
         ENOTSUP
@@ -56,6 +58,7 @@ cdef extern from "zmq.h" nogil:
 
     void *zmq_ctx_new()
     int zmq_ctx_term(void *context_)
+    int zmq_ctx_shutdown(void *context_)
     int zmq_ctx_set(void *context_, int option_, int optval_)
     int zmq_ctx_get(void *context_, int option_)
 
