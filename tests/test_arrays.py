@@ -331,6 +331,8 @@ BAD_MESSAGES = {
                       "malformed array header"),
     "duplicate_field": ([_hdr(dtype=[["a", "<f8"], ["a", "<f8"]], shape=[2]), DATA32],
                         "malformed array header"),
+    # Found by tools/fuzz.py: NumPy literal_evals this and raised SyntaxError.
+    "dtype_python_syntax": ([_hdr(dtype="(1,"), DATA32], "malformed array header"),
     # Items of no bytes: nbytes is 0 whatever the shape, so only a limit bounds them.
     "zero_size_void_huge": ([_hdr(dtype="|V0", shape=[10**18], nbytes=0), b""], "items of zero size"),
     "empty_struct_huge": ([_hdr(dtype=[], shape=[10**18], nbytes=0), b""], "items of zero size"),

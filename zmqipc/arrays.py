@@ -200,8 +200,9 @@ def _parse_meta(header, meta):
         shape = tuple(meta["shape"])
         order = meta["order"]
         nbytes = meta["nbytes"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as e:
-        raise ValueError("malformed array header: %s" % e) from None   # (RecursionError: deep JSON)
+    except Exception as e:   # whatever a hostile header makes json or NumPy raise: RecursionError
+        # (deep JSON), SyntaxError (NumPy literal_evals dtype strings such as "(1,"), ...
+        raise ValueError("malformed array header: %s: %s" % (type(e).__name__, e)) from None
     if dtype.hasobject:
         raise TypeError("array header names an object dtype, which cannot be received")
     if not all(type(d) is int and d >= 0 for d in shape) or order not in ("C", "F"):   # no bools
