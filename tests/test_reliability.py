@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
-from zmqipc import _zmq
 from conftest import connected_pair, guard
+from zmqipc import _zmq
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -198,7 +198,8 @@ def test_signal_storm_never_splits_a_message(ctx, inproc_endpoint):
 def _available_memory():
     try:
         with open("/proc/meminfo") as f:
-            return int(next(line for line in f if line.startswith("MemAvailable")).split()[1]) * 1024
+            line = next(line for line in f if line.startswith("MemAvailable"))
+            return int(line.split()[1]) * 1024
     except (OSError, StopIteration):
         return 0
 
@@ -343,7 +344,8 @@ DESTROY_SCRIPT = textwrap.dedent("""
 
     for round in range(int(sys.argv[1])):
         ctx = zmq.Context()
-        pull, rep, poller_sock, router = (ctx.socket(t) for t in (zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER))
+        types = (zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER)
+        pull, rep, poller_sock, router = (ctx.socket(t) for t in types)
         for i, s in enumerate((pull, rep, poller_sock, router)):
             s.bind("inproc://d%d-%d" % (round, i))
         push = ctx.socket(zmq.PUSH)
@@ -353,7 +355,8 @@ DESTROY_SCRIPT = textwrap.dedent("""
         poller = zmq.Poller()
         poller.register(poller_sock, zmq.POLLIN)
         calls = {"recv": pull.recv, "recv_multipart": rep.recv_multipart, "poll": poller.poll,
-                 "recv_array": router.recv_array, "send": lambda: [push.send(b"x") for _ in range(5)]}
+                 "recv_array": router.recv_array,
+                 "send": lambda: [push.send(b"x") for _ in range(5)]}
         threads = [threading.Thread(target=blocked_in, args=(name, call, results, ready))
                    for name, call in calls.items()]
         for t in threads:

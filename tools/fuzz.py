@@ -9,7 +9,8 @@ call of one entry point, picked by the input's first byte, with the bytes arrivi
 as a real message over inproc:
 
   parse_array_header (raw bytes, or a header assembled from the input so the JSON
-  is well formed and the fields are plausible), recv_array (copy and zero-copy),
+  is well formed and the fields are plausible, shared-memory descriptors
+  included), recv_array (copy and zero-copy),
   recv_array_into, recv_multipart, recv_string, recv_json, recv_into, z85_decode,
   curve_public, parse_monitor_message.
 
@@ -17,10 +18,11 @@ A crash is any exception other than the documented ones (ValueError for bad data
 TypeError for an object dtype, UnicodeDecodeError from recv_string, RuntimeError
 for a malformed monitor event, ZMQError(EINVAL) from curve_public for a key that
 is not Z85 (libzmq's answer, as pyzmq); recv_json raises what json.loads raises,
-RecursionError included, as pyzmq), a socket left out of step (frames of a refused message still queued), or
-a native crash; a hang is an input running past -timeout seconds. libFuzzer prints
-the executions ("Done N runs") at the end. recv_pyobj is not fuzzed: unpickling
-runs arbitrary code by design (as in pyzmq), so it is only for trusted peers.
+RecursionError included, as pyzmq), a socket left out of step (frames of a
+refused message still queued), or a native crash; a hang is an input running
+past -timeout seconds. libFuzzer prints the executions ("Done N runs") at the end.
+recv_pyobj is not fuzzed: unpickling runs arbitrary code by design (as in pyzmq),
+so it is only for trusted peers.
 """
 
 import json
@@ -30,6 +32,7 @@ import atheris
 
 with atheris.instrument_imports():
     import numpy as np
+
     import zmqipc as zmq
     from zmqipc import arrays
     from zmqipc.utils import monitor, z85
@@ -55,10 +58,11 @@ def descr(fdp, depth=0):
     if kind == 3:
         return fdp.ConsumeUnicode(20)
     fields = []
-    for i in range(fdp.ConsumeIntInRange(0, 4)):
+    for _ in range(fdp.ConsumeIntInRange(0, 4)):
         entry = [fdp.PickValueInList(["a", "b", "a", ["t", "c"], "", 3]), descr(fdp, depth + 1)]
         if fdp.ConsumeBool():
-            entry.append([fdp.ConsumeIntInRange(-2, 70000) for _ in range(fdp.ConsumeIntInRange(0, 3))])
+            n_dims = fdp.ConsumeIntInRange(0, 3)
+            entry.append([fdp.ConsumeIntInRange(-2, 70000) for _ in range(n_dims)])
         fields.append(entry)
     return fields
 
@@ -72,6 +76,12 @@ def header(fdp):
                       for _ in range(fdp.ConsumeIntInRange(0, 5))],
             "order": fdp.PickValueInList(["C", "F", "A", None]),
             "nbytes": fdp.ConsumeIntInRange(-1, 4096)}
+    if fdp.ConsumeIntInRange(0, 7) == 0:   # a shared-memory descriptor (zmqipc.shm)
+        meta["shm"] = fdp.PickValueInList([fdp.ConsumeUnicode(40), [1, "zq", "h", 0, 0],
+                                           [fdp.ConsumeUnicode(8) for _ in range(5)], {}, None,
+                                           [1, fdp.ConsumeUnicode(12), fdp.ConsumeUnicode(12),
+                                            fdp.ConsumeIntInRange(-1, 1 << 40),
+                                            fdp.ConsumeIntInRange(-1, 1 << 40)]])
     for key in list(meta):
         if fdp.ConsumeIntInRange(0, 15) == 0:
             del meta[key]
@@ -120,7 +130,8 @@ def recv_array_into(fdp):
 
 
 def raw_frames(fdp):
-    return [fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)) for _ in range(fdp.ConsumeIntInRange(1, 4))]
+    n_frames = fdp.ConsumeIntInRange(1, 4)
+    return [fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)) for _ in range(n_frames)]
 
 
 def recv_multipart(fdp):
