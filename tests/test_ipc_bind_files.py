@@ -126,6 +126,18 @@ def test_bind_replaces_a_stale_socket_file(ctx, ipc_endpoint):
     round_trip(ctx, ipc_endpoint, server)
 
 
+def test_rebind_right_after_close_takes_the_path(ctx, ipc_endpoint):
+    # (0017) zmq_close returns before an I/O thread closes the listener; the
+    # closed socket must not count as a live binder.
+    for _ in range(20):
+        s = ctx.socket(zmq.PULL)
+        s.bind(ipc_endpoint)
+        s.close()
+    server = ctx.socket(zmq.PULL)
+    server.bind(ipc_endpoint)
+    round_trip(ctx, ipc_endpoint, server)
+
+
 CRASHED_BINDER = r"""
 import os, sys
 import zmqipc as zmq
