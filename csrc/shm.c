@@ -256,10 +256,14 @@ static void init_header(zmqipc_shm_header *h, uint64_t size)
     memcpy(h->magic, ZMQIPC_SHM_MAGIC, 8);   /* last: a half-made header fails the check */
 }
 
+/* The header must describe the object it is in. macOS rounds shm sizes up to its
+ * page size (16 KiB on arm64), so the real size may exceed the header's by less
+ * than 64 KiB; every access stays within the header's size, inside the mapping. */
 static int check_header(const zmqipc_shm_header *h, uint64_t mapped)
 {
     if (memcmp(h->magic, ZMQIPC_SHM_MAGIC, 8) != 0 || h->version != ZMQIPC_SHM_VERSION
-        || h->header_size != ZMQIPC_SHM_HEADER_SIZE || h->size != mapped)
+        || h->header_size != ZMQIPC_SHM_HEADER_SIZE || h->size > mapped
+        || mapped - h->size >= 65536 || h->size < ZMQIPC_SHM_HEADER_SIZE)
         return ZMQIPC_SHM_EFORMAT;
     return 0;
 }
@@ -276,7 +280,8 @@ int zmqipc_shm_create(const char *name, uint64_t size, zmqipc_shm_map *out)
     fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return errno;
-    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0)
+    /* 0600 from shm_open itself (a umask only removes bits); macOS shm has no fchmod. */
+    if (ftruncate(fd, (off_t)size) != 0)
         goto fail;
 #ifdef __linux__
     /* Reserve the pages now: a full /dev/shm is ENOSPC here, not SIGBUS later. */

@@ -53,7 +53,7 @@ def planted():
         "tiny": _plant(b"x" * 100),
         "empty": _plant(b""),
         "zeros": _plant(b"", size=2 * HEADER),
-        "size_mismatch": _plant(header, size=seg.size + HEADER),  # header says another size
+        "size_mismatch": _plant(header, size=seg.size + (1 << 20)),  # header: another size
         "truncated": _plant(header, size=HEADER),
         "missing": _stem(),
     }
