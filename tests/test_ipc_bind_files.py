@@ -83,6 +83,24 @@ def test_bind_keeps_a_symlink_and_its_target(ctx, ipc_endpoint, ipc_dir):
         assert f.read() == b"target data"
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="abstract ipc addresses are Linux-only"
+)
+def test_abstract_bind_leaves_a_same_named_file_alone(ctx, ipc_dir, monkeypatch):
+    # "ipc://@name" names no file; 4.3.4 unlinked "@name" in the working directory.
+    monkeypatch.chdir(ipc_dir)
+    name = "@zmqipc-abstract-%d" % os.getpid()
+    with open(name, "wb") as f:
+        f.write(b"user data")
+    s = ctx.socket(zmq.PULL)
+    s.bind("ipc://" + name)
+    round_trip(ctx, "ipc://" + name, s)
+    s.close()
+    ctx.term()
+    with open(name, "rb") as f:
+        assert f.read() == b"user data"
+
+
 # --- 0015: a live endpoint is not taken over; a stale one is replaced ----------
 
 

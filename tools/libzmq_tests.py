@@ -166,7 +166,7 @@ class Builder:
         os.makedirs(self.obj_dir, exist_ok=True)
         self.cc = os.environ.get("CC", "gcc")
         self.cxx = os.environ.get("CXX", "g++")
-        config = os.path.dirname(cfg.libzmq_config_header(PLATFORM))
+        config = cfg.libzmq_include_dirs(PLATFORM)[0]  # our platform.hpp
         includes = [
             os.path.join(ROOT, config),
             os.path.join(tree, "include"),
