@@ -76,7 +76,7 @@ EXTRA_MEMBERS = [
 # errno names: libzmq's own (zmq.h) plus the C library's it reports. The values
 # are read from the compiled library (they differ between platforms).
 LIBC_ERRNOS = ["EAGAIN", "EFAULT", "EINVAL", "EINTR", "ENOMEM", "EACCES", "ENOENT",
-               "ENAMETOOLONG"]
+               "ENAMETOOLONG", "EMFILE"]
 
 ENUMS = [  # (name, base, doc), in flat-name precedence order (the last one wins)
     ("ContextOption", "IntEnum", "Options for Context.set/get."),
