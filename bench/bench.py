@@ -38,26 +38,42 @@ import workers
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 ALL_SIZES = [64, KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 16 * MiB, 64 * MiB]
 LIBS = ("pyzmq", "zmqipc")
-MODES = ("copy", "zerocopy")          # send(copy=True) / send(copy=False), recv likewise
+MODES = ("copy", "zerocopy")  # send(copy=True) / send(copy=False), recv likewise
 
-FULL = dict(repeats=9, target_s=0.3,
-            sizes={"ipc": ALL_SIZES, "tcp": [64, KiB, 64 * KiB, MiB, 16 * MiB],
-                   "inproc": [64, KiB, 64 * KiB, MiB, 16 * MiB]},
-            raw_sizes=[64 * KiB, MiB, 16 * MiB], multipart_sizes=[MiB, 16 * MiB],
-            latency_sizes=[1, KiB], latency_n=4000, memory=True)
-QUICK = dict(repeats=5, target_s=0.12,
-             sizes={"ipc": ALL_SIZES, "tcp": [64, 64 * KiB, MiB], "inproc": [64, 64 * KiB, MiB]},
-             raw_sizes=[64 * KiB, MiB, 16 * MiB], multipart_sizes=[MiB, 16 * MiB],
-             latency_sizes=[1, KiB], latency_n=1000, memory=False)
+FULL = dict(
+    repeats=9,
+    target_s=0.3,
+    sizes={
+        "ipc": ALL_SIZES,
+        "tcp": [64, KiB, 64 * KiB, MiB, 16 * MiB],
+        "inproc": [64, KiB, 64 * KiB, MiB, 16 * MiB],
+    },
+    raw_sizes=[64 * KiB, MiB, 16 * MiB],
+    multipart_sizes=[MiB, 16 * MiB],
+    latency_sizes=[1, KiB],
+    latency_n=4000,
+    memory=True,
+)
+QUICK = dict(
+    repeats=5,
+    target_s=0.12,
+    sizes={"ipc": ALL_SIZES, "tcp": [64, 64 * KiB, MiB], "inproc": [64, 64 * KiB, MiB]},
+    raw_sizes=[64 * KiB, MiB, 16 * MiB],
+    multipart_sizes=[MiB, 16 * MiB],
+    latency_sizes=[1, KiB],
+    latency_n=1000,
+    memory=False,
+)
 RAW_BUFFERS = {"default": 0, "4MiB": 4 * MiB}
 N_MIN, N_MAX = 8, 2_000_000
-MIN_BYTES = 256 * MiB        # at least this much per repeat, so pipeline start-up stays small
-COPY_BYTES_MAX = 4 * GiB      # cap on n * size when every message is copied (queues may fill)
+MIN_BYTES = 256 * MiB  # at least this much per repeat, so pipeline start-up stays small
+COPY_BYTES_MAX = 4 * GiB  # cap on n * size when every message is copied (queues may fill)
 MEMORY_SIZE = GiB
 TIMEOUT_S = 180
 
 
 # --- worker processes -------------------------------------------------------------------
+
 
 class Process:
     """One spawned worker and the coordinator's end of its pipe."""
@@ -105,20 +121,21 @@ class Pair:
 
 # --- one measurement ---------------------------------------------------------------------
 
+
 @dataclass
 class Variant:
-    section: str        # "throughput" | "multipart"
-    transport: str      # "ipc" | "tcp" | "inproc" | "raw"
+    section: str  # "throughput" | "multipart"
+    transport: str  # "ipc" | "tcp" | "inproc" | "raw"
     size: int
-    lib: str            # "pyzmq" | "zmqipc" | "raw"
-    mode: str           # workers.make_sender modes
-    bufsize: int = 0    # raw only: SO_SNDBUF/SO_RCVBUF (0: default)
+    lib: str  # "pyzmq" | "zmqipc" | "raw"
+    mode: str  # workers.make_sender modes
+    bufsize: int = 0  # raw only: SO_SNDBUF/SO_RCVBUF (0: default)
     label: str = ""
     n: int = 0
-    samples: list = field(default_factory=list)   # seconds for n messages
+    samples: list = field(default_factory=list)  # seconds for n messages
     buffers: list = None
-    other_load: float = None   # CPU share used by other processes meanwhile (cpuload.py)
-    faults: list = field(default_factory=list)    # (receiver, sender) minor page faults per message
+    other_load: float = None  # CPU share used by other processes meanwhile (cpuload.py)
+    faults: list = field(default_factory=list)  # (receiver, sender) minor page faults per message
 
     @property
     def rates(self):
@@ -128,7 +145,9 @@ class Variant:
 class Runner:
     def __init__(self, pairs, ipc_dir):
         self.pairs, self.ipc_dir = pairs, ipc_dir
-        self.meter = cpuload.Meter(p.proc.pid for pair in pairs.values() for p in (pair.tx, pair.rx))
+        self.meter = cpuload.Meter(
+            p.proc.pid for pair in pairs.values() for p in (pair.tx, pair.rx)
+        )
 
     def run(self, v, n):
         """End-to-end seconds for n messages (after a warm-up message), and the receiver's
@@ -143,8 +162,12 @@ class Runner:
             a, b = socket.socketpair()
             with a, b:
                 for proc, end in ((pair.rx, a), (pair.tx, b)):
-                    proc.command("recv" if proc is pair.rx else "send",
-                                 transport="raw", bufsize=v.bufsize, **spec)
+                    proc.command(
+                        "recv" if proc is pair.rx else "send",
+                        transport="raw",
+                        bufsize=v.bufsize,
+                        **spec,
+                    )
                     send_handle(proc.conn, end.fileno(), proc.proc.pid)
                 pair.rx.expect("bound")
         else:
@@ -152,10 +175,10 @@ class Runner:
             endpoint = pair.rx.expect("bound")
             pair.tx.command("send", transport=v.transport, endpoint=endpoint, **spec)
         pair.rx.expect("warm")
-        pair.tx.conn.send("go")          # start sending
+        pair.tx.conn.send("go")  # start sending
         sent = pair.tx.expect("sent")
         received = pair.rx.expect("ok")
-        pair.tx.conn.send("go")          # the receiver is done: close
+        pair.tx.conn.send("go")  # the receiver is done: close
         pair.tx.expect("ok")
         v.buffers = sent["buffers"]
         return received["t1"] - sent["t0"], (received["faults"], sent["faults"])
@@ -184,7 +207,7 @@ class Runner:
         for v in variants:
             v.n = self.calibrate(v, target_s)
         for rep in range(repeats):
-            for v in (variants if rep % 2 == 0 else variants[::-1]):
+            for v in variants if rep % 2 == 0 else variants[::-1]:
                 elapsed, faults = self.run(v, v.n)
                 v.samples.append(elapsed)
                 v.faults.append(faults)
@@ -217,20 +240,32 @@ def memory_case(mp, lib, mode, ipc_dir):
         sent = pair.tx.expect("ok")
     finally:
         pair.close()
-    return {"lib": lib, "mode": mode, "sender_peak_mib": sent["peak_mib"],
-            "sender_base_mib": sent["base_mib"], "receiver_peak_mib": received["peak_mib"],
-            "receiver_base_mib": received["base_mib"], "seconds": received["t1"] - sent["t0"]}
+    return {
+        "lib": lib,
+        "mode": mode,
+        "sender_peak_mib": sent["peak_mib"],
+        "sender_base_mib": sent["base_mib"],
+        "receiver_peak_mib": received["peak_mib"],
+        "receiver_base_mib": received["base_mib"],
+        "seconds": received["t1"] - sent["t0"],
+    }
 
 
 # --- the whole run -------------------------------------------------------------------------
 
+
 def environment():
     import numpy
     import zmq
+
     import zmqipc
+
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         cpu = platform.processor()
 
@@ -239,49 +274,76 @@ def environment():
             return int(open("/proc/sys/net/core/" + name).read())
         except OSError:
             return None
-    return {"python": sys.version.split()[0], "numpy": numpy.__version__,
-            "pyzmq": zmq.__version__, "pyzmq_libzmq": zmq.zmq_version(),
-            "zmqipc": zmqipc.__version__, "zmqipc_libzmq": zmqipc.zmq_version(),
-            "pyzmq_copy_threshold": zmq.COPY_THRESHOLD, "zmqipc_copy_threshold": zmqipc.COPY_THRESHOLD,
-            "cpu": cpu, "cpus": os.cpu_count(), "platform": platform.platform(),
-            "wmem_max": sysctl("wmem_max"), "rmem_max": sysctl("rmem_max"),
-            "zmqipc_extension": extension_id(zmqipc), "loadavg_start": os.getloadavg()}
+
+    return {
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "pyzmq": zmq.__version__,
+        "pyzmq_libzmq": zmq.zmq_version(),
+        "zmqipc": zmqipc.__version__,
+        "zmqipc_libzmq": zmqipc.zmq_version(),
+        "pyzmq_copy_threshold": zmq.COPY_THRESHOLD,
+        "zmqipc_copy_threshold": zmqipc.COPY_THRESHOLD,
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "wmem_max": sysctl("wmem_max"),
+        "rmem_max": sysctl("rmem_max"),
+        "zmqipc_extension": extension_id(zmqipc),
+        "loadavg_start": os.getloadavg(),
+    }
 
 
 def extension_id(package):
     """sha256 prefix and mtime of the compiled extension that was measured (the tree may be
     rebuilt between runs)."""
-    paths = glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.so")) + \
-        glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.pyd"))
+    paths = glob.glob(os.path.join(os.path.dirname(package.__file__), "_zmq*.so")) + glob.glob(
+        os.path.join(os.path.dirname(package.__file__), "_zmq*.pyd")
+    )
     if not paths:
         return None
     with open(paths[0], "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:12]
-    return {"file": os.path.basename(paths[0]), "sha256": digest,
-            "mtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(paths[0])))}
+    return {
+        "file": os.path.basename(paths[0]),
+        "sha256": digest,
+        "mtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(paths[0]))),
+    }
 
 
 def throughput_variants(transport, size, cfg):
-    variants = [Variant("throughput", transport, size, lib, mode, label="%s %s" % (lib, report.MODE_NAMES[mode]))
-                for lib in LIBS for mode in MODES]
+    variants = [
+        Variant(
+            "throughput", transport, size, lib, mode, label="%s %s" % (lib, report.MODE_NAMES[mode])
+        )
+        for lib in LIBS
+        for mode in MODES
+    ]
     if transport == "ipc" and size in cfg["raw_sizes"]:
-        variants += [Variant("throughput", "raw", size, "raw", "raw", bufsize=b, label="raw " + name)
-                     for name, b in RAW_BUFFERS.items()]
+        variants += [
+            Variant("throughput", "raw", size, "raw", "raw", bufsize=b, label="raw " + name)
+            for name, b in RAW_BUFFERS.items()
+        ]
     return variants
 
 
 def multipart_variants(size):
-    return [Variant("multipart", "ipc", size, "pyzmq", "multipart", label="pyzmq multipart"),
-            Variant("multipart", "ipc", size, "zmqipc", "multipart", label="zmqipc multipart"),
-            Variant("multipart", "ipc", size, "zmqipc", "send_array", label="zmqipc send_array")]
+    return [
+        Variant("multipart", "ipc", size, "pyzmq", "multipart", label="pyzmq multipart"),
+        Variant("multipart", "ipc", size, "zmqipc", "multipart", label="zmqipc multipart"),
+        Variant("multipart", "ipc", size, "zmqipc", "send_array", label="zmqipc send_array"),
+    ]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (~1-2 min), no memory test")
     parser.add_argument("--no-shm", action="store_true", help="skip the shared-memory section")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
-                        help="directory for results.json, results.md and throughput.png")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
+        help="directory for results.json, results.md and throughput.png",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     os.makedirs(args.out, exist_ok=True)
@@ -295,8 +357,10 @@ def main(argv=None):
     finally:
         shutil.rmtree(ipc_dir, ignore_errors=True)
     text = report.markdown(results)
-    if not args.no_shm:   # a separate section: zmqipc.shm vs pyzmq (bench/shm_bench.py)
-        results["shm"] = shm_bench.run(quick=args.quick, progress=lambda line: print(line, flush=True))
+    if not args.no_shm:  # a separate section: zmqipc.shm vs pyzmq (bench/shm_bench.py)
+        results["shm"] = shm_bench.run(
+            quick=args.quick, progress=lambda line: print(line, flush=True)
+        )
         text += "\n" + shm_bench.markdown(results["shm"])
     print()
     print(text)
@@ -326,20 +390,32 @@ def run(cfg, quick, ipc_dir):
     try:
         for transport in ("ipc", "tcp", "inproc"):
             for size in cfg["sizes"][transport]:
-                variants += runner.measure(throughput_variants(transport, size, cfg),
-                                           cfg["repeats"], cfg["target_s"], progress)
+                variants += runner.measure(
+                    throughput_variants(transport, size, cfg),
+                    cfg["repeats"],
+                    cfg["target_s"],
+                    progress,
+                )
         for size in cfg["multipart_sizes"]:
-            variants += runner.measure(multipart_variants(size), cfg["repeats"], cfg["target_s"], progress)
+            variants += runner.measure(
+                multipart_variants(size), cfg["repeats"], cfg["target_s"], progress
+            )
         for size in cfg["latency_sizes"]:
             runs = {lib: [] for lib in LIBS}
             runner.meter.start()
             for rep in range(cfg["repeats"]):
-                for lib in (LIBS if rep % 2 == 0 else LIBS[::-1]):
+                for lib in LIBS if rep % 2 == 0 else LIBS[::-1]:
                     runner.latency(lib, size, cfg["latency_n"], runs[lib])
             share = runner.meter.share()
-            latency += [{"size": size, "lib": lib, "repeats": runs[lib], "other_load": share} for lib in LIBS]
-            print("  [%4.0f s] latency %d B done%s" % (time.monotonic() - started, size,
-                                                      report.load_note(share)), flush=True)
+            latency += [
+                {"size": size, "lib": lib, "repeats": runs[lib], "other_load": share}
+                for lib in LIBS
+            ]
+            print(
+                "  [%4.0f s] latency %d B done%s"
+                % (time.monotonic() - started, size, report.load_note(share)),
+                flush=True,
+            )
         env["other_load"] = run_meter.share()
     finally:
         for pair in pairs.values():
@@ -350,8 +426,9 @@ def run(cfg, quick, ipc_dir):
                 memory.append(memory_case(mp, lib, mode, ipc_dir))
         print("  [%4.0f s] memory done" % (time.monotonic() - started), flush=True)
     env["loadavg_end"] = os.getloadavg()
-    return report.summarise(env, cfg, variants, latency, memory,
-                            elapsed_s=time.monotonic() - started, quick=quick)
+    return report.summarise(
+        env, cfg, variants, latency, memory, elapsed_s=time.monotonic() - started, quick=quick
+    )
 
 
 if __name__ == "__main__":

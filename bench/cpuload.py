@@ -14,7 +14,9 @@ _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def _busy_seconds():
     with open("/proc/stat") as f:
-        values = [int(x) for x in f.readline().split()[1:9]]   # user nice system idle iowait irq softirq steal
+        values = [
+            int(x) for x in f.readline().split()[1:9]
+        ]  # user nice system idle iowait irq softirq steal
     return (sum(values) - values[3] - values[4]) / _HZ
 
 
@@ -22,7 +24,7 @@ def _process_seconds(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _HZ          # utime + stime
+        return (int(fields[11]) + int(fields[12])) / _HZ  # utime + stime
     except (OSError, IndexError, ValueError):
         return 0.0
 
@@ -31,7 +33,7 @@ class Meter:
     """Snapshot with start(); share() is the foreign CPU share since then."""
 
     def __init__(self, pids):
-        self.pids = list(pids)      # the benchmark's worker processes
+        self.pids = list(pids)  # the benchmark's worker processes
         self._start = None
 
     def _sample(self):

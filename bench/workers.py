@@ -28,11 +28,12 @@ from multiprocessing.reduction import recv_handle
 import numpy as np
 
 LIBRARIES = {"pyzmq": "zmq", "zmqipc": "zmqipc"}
-TIMEOUT_MS = 120_000          # a stuck peer becomes an error instead of a hang
+TIMEOUT_MS = 120_000  # a stuck peer becomes an error instead of a hang
 _counter = itertools.count()
 
 
 # --- payloads ----------------------------------------------------------------------
+
 
 def payload_dtype(size):
     return np.dtype(np.uint8 if size % 8 else np.float64)
@@ -57,7 +58,9 @@ def check(received, size):
     got = np.asarray(received).reshape(-1)
     dtype = payload_dtype(size)
     if got.dtype != dtype or got.nbytes != size:
-        raise AssertionError("received %s x %d, expected %d bytes of %s" % (got.dtype, got.size, size, dtype))
+        raise AssertionError(
+            "received %s x %d, expected %d bytes of %s" % (got.dtype, got.size, size, dtype)
+        )
     for i in (0, got.size // 2, got.size - 1):
         want = i if size % 8 == 0 else i % 251
         if got[i] != want:
@@ -66,20 +69,23 @@ def check(received, size):
 
 # --- one message: send and receive, per mode ------------------------------------------
 
+
 def make_sender(sock, arr, mode):
     """A no-argument callable sending `arr` once in the given mode."""
     if mode == "copy":
         return lambda: sock.send(arr, copy=True)
     if mode == "zerocopy":
         return lambda: sock.send(arr, copy=False)
-    if mode == "multipart":        # pyzmq's documented recipe: JSON header + zero-copy data
+    if mode == "multipart":  # pyzmq's documented recipe: JSON header + zero-copy data
+
         def send():
             header = json.dumps({"dtype": arr.dtype.str, "shape": arr.shape}).encode()
             sock.send_multipart([header, arr], copy=False)
+
         return send
-    if mode == "send_array":       # zmqipc only
+    if mode == "send_array":  # zmqipc only
         return lambda: sock.send_array(arr, copy=False)
-    if mode == "raw":              # AF_UNIX stream socket
+    if mode == "raw":  # AF_UNIX stream socket
         view = memoryview(arr).cast("B")
         return lambda: sock.sendall(view)
     raise ValueError(mode)
@@ -93,14 +99,16 @@ def make_receiver(sock, size, mode):
     if mode == "zerocopy":
         return lambda: np.frombuffer(sock.recv(copy=False), dtype)
     if mode == "multipart":
+
         def recv():
             header, data = sock.recv_multipart(copy=False)
             meta = json.loads(header.bytes)
             return np.frombuffer(data, meta["dtype"]).reshape(meta["shape"])
+
         return recv
     if mode == "send_array":
         return sock.recv_array
-    if mode == "raw":              # into one preallocated buffer
+    if mode == "raw":  # into one preallocated buffer
         buf = np.empty(size, np.uint8)
         view = memoryview(buf)
 
@@ -112,11 +120,13 @@ def make_receiver(sock, size, mode):
                     raise ConnectionError("raw peer closed the socket")
                 got += n
             return buf.view(dtype)
+
         return recv
     raise ValueError(mode)
 
 
 # --- the timed phases (shared by processes and threads) ------------------------------------
+
 
 def minor_faults():
     """Page faults of this process so far (fresh memory being touched)."""
@@ -125,7 +135,7 @@ def minor_faults():
 
 def receive_phase(recv, n, size, on_warm):
     """Returns (t1, minor page faults per message)."""
-    recv()                          # warm-up message: the connection is established
+    recv()  # warm-up message: the connection is established
     on_warm()
     faults = minor_faults()
     received = None
@@ -139,7 +149,7 @@ def receive_phase(recv, n, size, on_warm):
 
 def send_phase(send, n, wait_go):
     """Returns (t0, minor page faults per message)."""
-    send()                          # warm-up message
+    send()  # warm-up message
     wait_go()
     faults = minor_faults()
     t0 = time.perf_counter()
@@ -149,10 +159,11 @@ def send_phase(send, n, wait_go):
 
 
 def maxrss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 # --- the worker process -------------------------------------------------------------------
+
 
 class Worker:
     """Serves commands: (name, kwargs) -> ("ok", result) | ("error", traceback).
@@ -174,8 +185,12 @@ class Worker:
             try:
                 result = getattr(self, "cmd_" + name)(**kwargs)
             except BaseException:
-                self.conn.send(("error", "%s worker, %s(%r):\n%s"
-                                % (self.lib, name, kwargs, traceback.format_exc())))
+                self.conn.send(
+                    (
+                        "error",
+                        "%s worker, %s(%r):\n%s" % (self.lib, name, kwargs, traceback.format_exc()),
+                    )
+                )
             else:
                 self.conn.send(("ok", result))
         if self.ctx is not None:
@@ -230,7 +245,9 @@ class Worker:
             sock, endpoint = self.bind(self.zmq.PULL, transport, ipc_dir)
             self.note("bound", endpoint)
         try:
-            t1, faults = receive_phase(make_receiver(sock, size, mode), n, size, lambda: self.note("warm"))
+            t1, faults = receive_phase(
+                make_receiver(sock, size, mode), n, size, lambda: self.note("warm")
+            )
             return {"t1": t1, "faults": faults}
         finally:
             sock.close()
@@ -239,7 +256,9 @@ class Worker:
         arr = self.payload(size, mode)
         if transport == "raw":
             sock = self.raw_socket(bufsize)
-            buffers = [sock.getsockopt(socket.SOL_SOCKET, o) for o in (socket.SO_SNDBUF, socket.SO_RCVBUF)]
+            buffers = [
+                sock.getsockopt(socket.SOL_SOCKET, o) for o in (socket.SO_SNDBUF, socket.SO_RCVBUF)
+            ]
         else:
             sock = self.socket(self.zmq.PUSH)
             sock.connect(endpoint)
@@ -266,7 +285,9 @@ class Worker:
 
         def receiver():
             try:
-                out["t1"], out["faults"] = receive_phase(make_receiver(rx, size, mode), n, size, warm.set)
+                out["t1"], out["faults"] = receive_phase(
+                    make_receiver(rx, size, mode), n, size, warm.set
+                )
             except BaseException as e:
                 out["error"] = e
                 warm.set()
@@ -314,7 +335,11 @@ class Worker:
         if reply.size != size:
             raise AssertionError("reply of %d bytes, expected %d" % (reply.size, size))
         p50, p99 = np.percentile(rtt, [50, 99]) / 1000.0
-        return {"rtt_p50_us": float(p50), "rtt_p99_us": float(p99), "rtt_mean_us": float(rtt.mean() / 1000)}
+        return {
+            "rtt_p50_us": float(p50),
+            "rtt_p99_us": float(p99),
+            "rtt_mean_us": float(rtt.mean() / 1000),
+        }
 
     # peak memory for one big message (run in fresh processes: ru_maxrss is a lifetime peak)
     def cmd_mem_recv(self, transport, size, mode, ipc_dir=None):
@@ -338,11 +363,15 @@ class Worker:
         try:
             t0 = time.perf_counter()
             make_sender(sock, arr, mode)()
-            self.wait_go()     # the receiver has the whole array
+            self.wait_go()  # the receiver has the whole array
         finally:
             sock.close()
-        return {"t0": t0, "base_mib": base, "peak_mib": maxrss_mib(),
-                "array_mib": arr.nbytes / 2**20}
+        return {
+            "t0": t0,
+            "base_mib": base,
+            "peak_mib": maxrss_mib(),
+            "array_mib": arr.nbytes / 2**20,
+        }
 
 
 def serve(lib, conn):

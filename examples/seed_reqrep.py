@@ -25,9 +25,9 @@ import zlib
 
 import numpy as np
 
-ITEMS = (1 << 20) // 8          # 1 MiB of float64
-TIMEOUT_MS = 30_000             # a dead peer becomes an error, not a hang
-STOP = np.zeros(0)              # an empty array ends the server
+ITEMS = (1 << 20) // 8  # 1 MiB of float64
+TIMEOUT_MS = 30_000  # a dead peer becomes an error, not a hang
+STOP = np.zeros(0)  # an empty array ends the server
 
 
 def expected(i):
@@ -37,6 +37,7 @@ def expected(i):
 
 def server(url, copy, result):
     import zmqipc as zmq
+
     ctx = zmq.Context()
     rep = ctx.socket(zmq.REP)
     rep.rcvtimeo = rep.sndtimeo = TIMEOUT_MS
@@ -45,7 +46,7 @@ def server(url, copy, result):
     mismatches = 0
     checked = 0
     crc = 0
-    check_s = 0.0                                # time spent verifying, not messaging
+    check_s = 0.0  # time spent verifying, not messaging
     try:
         i = 0
         while True:
@@ -54,19 +55,37 @@ def server(url, copy, result):
                 rep.send_array(STOP)
                 break
             t = time.perf_counter()
-            if got.shape != (ITEMS,) or got.dtype != np.float64 or not np.array_equal(got, expected(i)):
+            if (
+                got.shape != (ITEMS,)
+                or got.dtype != np.float64
+                or not np.array_equal(got, expected(i))
+            ):
                 mismatches += 1
-            crc = zlib.crc32(got, crc)           # reads the frame memory directly
+            crc = zlib.crc32(got, crc)  # reads the frame memory directly
             check_s += time.perf_counter() - t
-            np.negative(got, out=got)            # received frames are writable
-            rep.send_array(got, copy=copy)       # send the same memory back
+            np.negative(got, out=got)  # received frames are writable
+            rep.send_array(got, copy=copy)  # send the same memory back
             checked += 1
             i += 1
-        result.put({"mismatches": mismatches, "checked": checked, "crc": crc, "error": None,
-                    "check_s": check_s})
-    except Exception as e:   # noqa: BLE001 - reported to the client
-        result.put({"mismatches": mismatches, "checked": checked, "crc": crc, "error": repr(e),
-                    "check_s": check_s})
+        result.put(
+            {
+                "mismatches": mismatches,
+                "checked": checked,
+                "crc": crc,
+                "error": None,
+                "check_s": check_s,
+            }
+        )
+    except Exception as e:  # noqa: BLE001 - reported to the client
+        result.put(
+            {
+                "mismatches": mismatches,
+                "checked": checked,
+                "crc": crc,
+                "error": repr(e),
+                "check_s": check_s,
+            }
+        )
     finally:
         rep.close(linger=0)
         ctx.term()
@@ -76,7 +95,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--round-trips", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=20, help="untimed round trips first")
-    parser.add_argument("--copy", action="store_true", help="copying sends/receives (for comparison)")
+    parser.add_argument(
+        "--copy", action="store_true", help="copying sends/receives (for comparison)"
+    )
     args = parser.parse_args(argv)
     copy = args.copy
 
@@ -109,7 +130,7 @@ def main(argv=None):
             crc = zlib.crc32(request, crc)
             t1 = time.perf_counter()
             req.send_array(request, copy=copy)
-            del request                              # libzmq's lease keeps it alive
+            del request  # libzmq's lease keeps it alive
             reply = req.recv_array(copy=copy)
             t2 = time.perf_counter()
             if reply.shape != (ITEMS,) or not np.array_equal(reply, -expected(i)):
@@ -120,7 +141,7 @@ def main(argv=None):
         req.send_array(STOP)
         req.recv_array()
         outcome = result.get(timeout=60)
-    except Exception as e:   # noqa: BLE001
+    except Exception as e:  # noqa: BLE001
         print("FAILED: %r" % (e,))
         proc.terminate()
         return 2
@@ -137,15 +158,26 @@ def main(argv=None):
     # figure includes its warm-up rounds: a slight over-subtraction.)
     server_check = outcome.get("check_s", 0.0) * n / max(outcome["checked"], 1)
     messaging = max(elapsed - check_s - server_check, 1e-9)
-    print("REQ/REP over ipc between two processes, %s, 1 MiB float64 each way" % (
-        "copy=True" if copy else "zero-copy send_array(copy=False) / recv_array()"))
+    print(
+        "REQ/REP over ipc between two processes, %s, 1 MiB float64 each way"
+        % ("copy=True" if copy else "zero-copy send_array(copy=False) / recv_array()")
+    )
     print("round trips: %d timed (+%d warm-up) in %.3f s" % (n, args.warmup, elapsed))
-    print("  with verification: %.0f round trips/s, %.0f us per round trip, %.0f MB/s each way"
-          % (n / elapsed, elapsed / n * 1e6, n * mb / elapsed))
-    print("  messaging only:    %.0f round trips/s, %.0f us per round trip, %.0f MB/s each way "
-          "(%.0f + %.0f us/round trip of array building and checks subtracted)"
-          % (n / messaging, messaging / n * 1e6, n * mb / messaging,
-             check_s / n * 1e6, server_check / n * 1e6))
+    print(
+        "  with verification: %.0f round trips/s, %.0f us per round trip, %.0f MB/s each way"
+        % (n / elapsed, elapsed / n * 1e6, n * mb / elapsed)
+    )
+    print(
+        "  messaging only:    %.0f round trips/s, %.0f us per round trip, %.0f MB/s each way "
+        "(%.0f + %.0f us/round trip of array building and checks subtracted)"
+        % (
+            n / messaging,
+            messaging / n * 1e6,
+            n * mb / messaging,
+            check_s / n * 1e6,
+            server_check / n * 1e6,
+        )
+    )
     problems = []
     if outcome["error"]:
         problems.append("server error: %s" % outcome["error"])
@@ -154,7 +186,9 @@ def main(argv=None):
     if outcome["mismatches"]:
         problems.append("%d requests arrived corrupted" % outcome["mismatches"])
     if outcome["crc"] != crc:
-        problems.append("CRC32 of the requests differs: sent %08x, received %08x" % (crc, outcome["crc"]))
+        problems.append(
+            "CRC32 of the requests differs: sent %08x, received %08x" % (crc, outcome["crc"])
+        )
     if mismatches:
         problems.append("%d replies were wrong" % mismatches)
     if problems:

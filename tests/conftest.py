@@ -16,8 +16,10 @@ import pytest
 # Test the zmqipc that pip installed. `python -m pytest` puts the checkout first on
 # sys.path, and the checkout has no compiled extension unless it was built in place.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if not any(os.path.exists(os.path.join(ROOT, "zmqipc", "_zmq" + suffix))
-           for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+if not any(
+    os.path.exists(os.path.join(ROOT, "zmqipc", "_zmq" + suffix))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES
+):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 
 import zmqipc as zmq  # noqa: E402
@@ -30,10 +32,19 @@ _counter = itertools.count()
 
 # The core-API test modules written against this conftest; each test gets a hang
 # guard (pytest-timeout) unless it sets its own.
-_GUARDED_MODULES = {"test_context.py", "test_socket.py", "test_options.py",
-                    "test_multipart.py", "test_poll.py", "test_monitor.py",
-                    "test_errors.py", "test_security.py", "test_signals_gil.py",
-                    "test_fork.py", "test_seed_scenario.py"}
+_GUARDED_MODULES = {
+    "test_context.py",
+    "test_socket.py",
+    "test_options.py",
+    "test_multipart.py",
+    "test_poll.py",
+    "test_monitor.py",
+    "test_errors.py",
+    "test_security.py",
+    "test_signals_gil.py",
+    "test_fork.py",
+    "test_seed_scenario.py",
+}
 HANG_GUARD_S = 60
 
 
@@ -117,15 +128,19 @@ def endpoint_for(transport, ipc_dir):
     """A fresh endpoint on ``transport``: "ipc" (in ``ipc_dir``), "tcp" (a random
     loopback port) or "inproc"."""
     n = next(_counter)
-    return {"ipc": "ipc://%s/s%d" % (ipc_dir, n), "tcp": "tcp://127.0.0.1:*",
-            "inproc": "inproc://t-%d-%d" % (os.getpid(), n)}[transport]
+    return {
+        "ipc": "ipc://%s/s%d" % (ipc_dir, n),
+        "tcp": "tcp://127.0.0.1:*",
+        "inproc": "inproc://t-%d-%d" % (os.getpid(), n),
+    }[transport]
 
 
 @pytest.fixture(params=["ipc", "tcp", "inproc"])
 def transport_endpoint(request, ipc_endpoint, inproc_endpoint):
     """One endpoint per transport (tcp on a random loopback port)."""
-    return {"ipc": ipc_endpoint, "tcp": "tcp://127.0.0.1:*",
-            "inproc": inproc_endpoint}[request.param]
+    return {"ipc": ipc_endpoint, "tcp": "tcp://127.0.0.1:*", "inproc": inproc_endpoint}[
+        request.param
+    ]
 
 
 @pytest.fixture

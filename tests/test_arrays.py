@@ -21,6 +21,7 @@ TRANSPORTS = ["ipc", "tcp", "inproc"]
 
 # --- fixtures and helpers ------------------------------------------------------------
 
+
 def make_pair(ctx, transport, ipc_dir, kind=(zmq.PAIR, zmq.PAIR)):
     """(sender, receiver), connected, with hang guards."""
     receiver, sender = connected_pair(ctx, endpoint_for(transport, ipc_dir), (kind[1], kind[0]))
@@ -76,7 +77,9 @@ def structured(dtype, n):
 CASES = {
     "c_float64_3d": lambda: np.arange(24.0).reshape(2, 3, 4),
     "fortran_int32": lambda: np.asfortranarray(np.arange(60, dtype=np.int32).reshape(3, 4, 5)),
-    "fortran_large": lambda: np.asfortranarray(np.arange(512 * 300, dtype=np.float64).reshape(512, 300)),
+    "fortran_large": lambda: np.asfortranarray(
+        np.arange(512 * 300, dtype=np.float64).reshape(512, 300)
+    ),
     "sliced_2d": lambda: np.arange(400, dtype=np.int16).reshape(20, 20)[::2, 1::3],
     "reversed_1d": lambda: np.arange(10.0)[::-1],
     "transposed_sliced": lambda: np.arange(600, dtype=np.uint32).reshape(20, 30).T[::3],
@@ -100,11 +103,12 @@ CASES = {
     "float16": lambda: np.linspace(-1, 1, 11, dtype=np.float16),
     "unicode": lambda: np.array(["a", "bcd", "\u00e9\u4e2d"]),
     "void_raw": lambda: np.frombuffer(bytes(range(32)), dtype="V8"),
-    "large_c": lambda: np.random.default_rng(0).random(1 << 17),   # 1 MiB: zero-copy path
+    "large_c": lambda: np.random.default_rng(0).random(1 << 17),  # 1 MiB: zero-copy path
 }
 
 
 # --- round trips ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("send_copy", [True, False], ids=["send_copy", "send_zc"])
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -116,18 +120,29 @@ def test_round_trip(pair, case, send_copy):
     got = receiver.recv_array()
     assert same_array(got, expected)
     if got.ndim > 1 and original.flags.f_contiguous and not original.flags.c_contiguous:
-        assert got.flags.f_contiguous   # memory order travels with the data
+        assert got.flags.f_contiguous  # memory order travels with the data
 
 
-@pytest.mark.parametrize("case", ["structured", "nested_subarray", "fortran_int32", "zero_d", "empty_3d",
-                                  "big_endian_i4_2d", "datetime64_ns", "large_c"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "structured",
+        "nested_subarray",
+        "fortran_int32",
+        "zero_d",
+        "empty_3d",
+        "big_endian_i4_2d",
+        "datetime64_ns",
+        "large_c",
+    ],
+)
 def test_round_trip_recv_copy(pair, case):
     sender, receiver = pair
     original = CASES[case]()
     sender.send_array(original, copy=False)
     got = receiver.recv_array(copy=True)
     assert same_array(got, original)
-    assert frame_behind(got) is None    # copy=True owns its data
+    assert frame_behind(got) is None  # copy=True owns its data
     assert got.flags.owndata
 
 
@@ -168,9 +183,10 @@ def test_send_array_read_only_array_zero_copy(ipc_pair):
 
 # --- zero-copy receive and lifetime ------------------------------------------------
 
+
 def test_recv_array_views_frame_memory(pair, ctx):
     sender, receiver = pair
-    original = np.random.default_rng(1).random((512, 256))   # 1 MiB
+    original = np.random.default_rng(1).random((512, 256))  # 1 MiB
     expected = original.copy()
     sender.send_array(original, copy=False)
     got = receiver.recv_array()
@@ -178,7 +194,7 @@ def test_recv_array_views_frame_memory(pair, ctx):
     assert isinstance(frame, zmq.Frame)
     assert not got.flags.owndata
     assert np.shares_memory(got, np.frombuffer(frame, dtype=np.uint8))
-    assert got.flags.writeable          # received frames own (writable) memory
+    assert got.flags.writeable  # received frames own (writable) memory
     assert np.array_equal(got, expected)
     del frame
     # The array alone keeps the message alive: close everything, collect, read it.
@@ -189,7 +205,7 @@ def test_recv_array_views_frame_memory(pair, ctx):
     del original
     gc.collect()
     assert np.array_equal(got, expected)
-    got += 1.0                           # and the memory is still ours to write
+    got += 1.0  # and the memory is still ours to write
     assert np.array_equal(got, expected + 1.0)
 
 
@@ -223,11 +239,11 @@ def test_send_multipart_keeps_zero_copy(ctx, ipc_dir):
     header = arrays.array_header(a)
     tracker = sender.send_multipart([header, a], copy=False, track=True)
     assert isinstance(tracker, zmq.MessageTracker)
-    assert not tracker.done             # libzmq holds the array's own buffer
+    assert not tracker.done  # libzmq holds the array's own buffer
     got = receiver.recv_array()
-    assert np.shares_memory(got, a)     # the very same memory: no copy anywhere
+    assert np.shares_memory(got, a)  # the very same memory: no copy anywhere
     assert np.array_equal(got, np.arange(100_000, dtype=np.float64))
-    assert not tracker.done             # the received array still holds it
+    assert not tracker.done  # the received array still holds it
     del got
     gc.collect()
     tracker.wait(GUARD_MS / 1000)
@@ -240,7 +256,7 @@ def test_send_multipart_zero_copy_over_ipc_tracker(ctx, ipc_dir):
     url = "ipc://%s/late" % ipc_dir
     sender = ctx.socket(zmq.PUSH)
     sender.linger = 0
-    sender.connect(url)                 # no peer yet: the message waits in the pipe
+    sender.connect(url)  # no peer yet: the message waits in the pipe
     a = np.arange(100_000, dtype=np.float64)
     tracker = sender.send_multipart([arrays.array_header(a), a], copy=False, track=True)
     assert not tracker.done
@@ -268,6 +284,7 @@ def test_send_array_track(ipc_pair):
 
 # --- what cannot be sent -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("copy", [True, False])
 def test_object_dtype_refused_and_nothing_sent(ipc_pair, copy):
     sender, receiver = ipc_pair
@@ -281,6 +298,7 @@ def test_object_dtype_refused_and_nothing_sent(ipc_pair, copy):
 
 
 # --- malformed messages ----------------------------------------------------------------
+
 
 def _hdr(**overrides):
     meta = {"zmqipc_array": 1, "dtype": "<f8", "shape": [4], "order": "C", "nbytes": 32}
@@ -324,29 +342,59 @@ BAD_MESSAGES = {
     "two_extra_frames": ([_hdr(), DATA32, b"x", b"y"], "more than 2 frames|2 frames"),
     "empty_header": ([b"", DATA32], "malformed array header"),
     "deeply_nested_json": ([b"[" * 100_000, DATA32], "malformed array header"),
-    "deeply_nested_dtype": ([b'{"zmqipc_array": 1, "shape": [4], "order": "C", "nbytes": 32, "dtype": '
-                             + b"[" * 990 + b'"<f8"' + b"]" * 990 + b"}", DATA32], "malformed array header"),
+    "deeply_nested_dtype": (
+        [
+            b'{"zmqipc_array": 1, "shape": [4], "order": "C", "nbytes": 32, "dtype": '
+            + b"[" * 990
+            + b'"<f8"'
+            + b"]" * 990
+            + b"}",
+            DATA32,
+        ],
+        "malformed array header",
+    ),
     "bool_in_shape": ([_hdr(shape=[True, 4]), DATA32], "bad shape"),
-    "huge_subarray": ([_hdr(dtype=[["a", "<f8", [10**9, 10**9]]], shape=[1], nbytes=8), DATA32],
-                      "malformed array header"),
-    "duplicate_field": ([_hdr(dtype=[["a", "<f8"], ["a", "<f8"]], shape=[2]), DATA32],
-                        "malformed array header"),
+    "huge_subarray": (
+        [_hdr(dtype=[["a", "<f8", [10**9, 10**9]]], shape=[1], nbytes=8), DATA32],
+        "malformed array header",
+    ),
+    "duplicate_field": (
+        [_hdr(dtype=[["a", "<f8"], ["a", "<f8"]], shape=[2]), DATA32],
+        "malformed array header",
+    ),
     # Found by tools/fuzz.py: NumPy literal_evals this and raised SyntaxError.
     "dtype_python_syntax": ([_hdr(dtype="(1,"), DATA32], "malformed array header"),
     # Items of no bytes: nbytes is 0 whatever the shape, so only a limit bounds them.
-    "zero_size_void_huge": ([_hdr(dtype="|V0", shape=[10**18], nbytes=0), b""], "items of zero size"),
+    "zero_size_void_huge": (
+        [_hdr(dtype="|V0", shape=[10**18], nbytes=0), b""],
+        "items of zero size",
+    ),
     "empty_struct_huge": ([_hdr(dtype=[], shape=[10**18], nbytes=0), b""], "items of zero size"),
-    "zero_size_bytes_huge": ([_hdr(dtype="|S0", shape=[10**18], nbytes=0), b""], "items of zero size"),
-    "zero_size_unicode_2d": ([_hdr(dtype="<U0", shape=[10**9, 10**9], nbytes=0), b""],
-                             "items of zero size"),
-    "zero_size_subarray": ([_hdr(dtype=[["a", [], [1000, 1000]]], shape=[1], nbytes=0), b""],
-                           "items of zero size"),
-    "zero_size_field_beside_data": ([_hdr(dtype=[["x", "<f8"], ["z", "|V0"], ["e", [], [70000]]],
-                                          shape=[4], nbytes=32), DATA32], "items of zero size"),
+    "zero_size_bytes_huge": (
+        [_hdr(dtype="|S0", shape=[10**18], nbytes=0), b""],
+        "items of zero size",
+    ),
+    "zero_size_unicode_2d": (
+        [_hdr(dtype="<U0", shape=[10**9, 10**9], nbytes=0), b""],
+        "items of zero size",
+    ),
+    "zero_size_subarray": (
+        [_hdr(dtype=[["a", [], [1000, 1000]]], shape=[1], nbytes=0), b""],
+        "items of zero size",
+    ),
+    "zero_size_field_beside_data": (
+        [
+            _hdr(dtype=[["x", "<f8"], ["z", "|V0"], ["e", [], [70000]]], shape=[4], nbytes=32),
+            DATA32,
+        ],
+        "items of zero size",
+    ),
     # Accepted by NumPy, but formatting it (the mismatch message) exhausts the recursion limit.
     "dtype_nested_400": ([_hdr(dtype=_nested_descr(400), nbytes=32), DATA32], "nests deeper than"),
-    "dtype_nested_33": ([_hdr(dtype=_nested_descr(arrays.MAX_DTYPE_DEPTH + 1), nbytes=32), DATA32],
-                        "nests deeper than"),
+    "dtype_nested_33": (
+        [_hdr(dtype=_nested_descr(arrays.MAX_DTYPE_DEPTH + 1), nbytes=32), DATA32],
+        "nests deeper than",
+    ),
 }
 
 
@@ -391,7 +439,7 @@ def test_object_dtype_header_refused(pair, recv):
     _recover(sender, receiver, receiver.recv_array)
 
 
-@pytest.mark.timeout(60, method="thread")   # today this spins in array.copy() for ever
+@pytest.mark.timeout(60, method="thread")  # today this spins in array.copy() for ever
 @pytest.mark.parametrize("dtype", ["|V0", [], "|S0"])
 def test_recv_array_copy_zero_size_huge_shape_refused(ipc_pair, dtype):
     sender, receiver = ipc_pair
@@ -403,8 +451,10 @@ def test_recv_array_copy_zero_size_huge_shape_refused(ipc_pair, dtype):
 
 def test_zero_size_items_within_limit_round_trip(ipc_pair):
     sender, receiver = ipc_pair
-    for a in (np.zeros(arrays.MAX_DATALESS_ITEMS, dtype=[]),
-              np.zeros((3, 4), dtype=[("x", "<i2"), ("z", [], (5,))])):
+    for a in (
+        np.zeros(arrays.MAX_DATALESS_ITEMS, dtype=[]),
+        np.zeros((3, 4), dtype=[("x", "<i2"), ("z", [], (5,))]),
+    ):
         sender.send_array(a)
         got = receiver.recv_array(copy=True)
         assert got.dtype == a.dtype and got.shape == a.shape
@@ -414,7 +464,9 @@ def test_sender_refuses_what_a_receiver_would():
     sock = _SendSpy()
     with pytest.raises(ValueError, match="items of zero size"):
         arrays.send_array(sock, np.zeros(arrays.MAX_DATALESS_ITEMS + 1, dtype=[]))
-    deep = np.lib.format.descr_to_dtype(_json_descr_to_numpy(_nested_descr(arrays.MAX_DTYPE_DEPTH + 1)))
+    deep = np.lib.format.descr_to_dtype(
+        _json_descr_to_numpy(_nested_descr(arrays.MAX_DTYPE_DEPTH + 1))
+    )
     with pytest.raises(ValueError, match="nests deeper than"):
         arrays.send_array(sock, np.zeros(2, dtype=deep))
     ok = np.lib.format.descr_to_dtype(_json_descr_to_numpy(_nested_descr(arrays.MAX_DTYPE_DEPTH)))
@@ -444,9 +496,24 @@ def test_parse_array_header_direct():
 
 # --- recv_array_into -----------------------------------------------------------------
 
-@pytest.mark.parametrize("case", ["c_float64_3d", "fortran_int32", "fortran_large", "structured",
-                                  "nested_subarray", "zero_d", "empty_3d", "big_endian_f8", "bool",
-                                  "datetime64", "large_c", "sliced_2d"])
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "c_float64_3d",
+        "fortran_int32",
+        "fortran_large",
+        "structured",
+        "nested_subarray",
+        "zero_d",
+        "empty_3d",
+        "big_endian_f8",
+        "bool",
+        "datetime64",
+        "large_c",
+        "sliced_2d",
+    ],
+)
 def test_recv_array_into_fills_in_place(pair, case):
     sender, receiver = pair
     original = CASES[case]()
@@ -461,7 +528,9 @@ def test_recv_array_into_fills_in_place(pair, case):
     assert same_array(out, original)
 
 
-@pytest.mark.parametrize("mismatch", ["dtype", "byte_order", "shape", "size", "order", "struct_fields"])
+@pytest.mark.parametrize(
+    "mismatch", ["dtype", "byte_order", "shape", "size", "order", "struct_fields"]
+)
 def test_recv_array_into_mismatch(pair, mismatch):
     sender, receiver = pair
     out = np.full((3, 4), 9.0)
@@ -502,11 +571,12 @@ def test_recv_array_into_rejects_bad_out(ipc_pair):
 
 # --- recv_into (pyzmq-compatible) ------------------------------------------------------
 
+
 def test_recv_into_returns_size_and_truncates(ipc_pair):
     sender, receiver = ipc_pair
     sender.send(b"hello world")
     buf = bytearray(5)
-    assert receiver.recv_into(buf) == 11          # the full size, as zmq_recv
+    assert receiver.recv_into(buf) == 11  # the full size, as zmq_recv
     assert buf == b"hello"
     sender.send(b"abc")
     buf = bytearray(b"........")
@@ -543,15 +613,15 @@ def test_recv_into_errors_do_not_consume(ipc_pair):
     sender, receiver = ipc_pair
     sender.send(b"payload")
     with pytest.raises(ValueError):
-        receiver.recv_into(bytearray(3), nbytes=10)    # pyzmq: nbytes too big for the buffer
+        receiver.recv_into(bytearray(3), nbytes=10)  # pyzmq: nbytes too big for the buffer
     with pytest.raises(ValueError):
         receiver.recv_into(bytearray(3), nbytes=-1)
     with pytest.raises(BufferError):
-        receiver.recv_into(b"read-only")               # pyzmq raises BufferError too
+        receiver.recv_into(b"read-only")  # pyzmq raises BufferError too
     with pytest.raises(BufferError):
-        receiver.recv_into(np.zeros(8)[::2])           # not contiguous
+        receiver.recv_into(np.zeros(8)[::2])  # not contiguous
     with pytest.raises(TypeError):
-        receiver.recv_into(12345)                      # not a buffer at all
+        receiver.recv_into(12345)  # not a buffer at all
     buf = bytearray(7)
     assert receiver.recv_into(buf) == 7
     assert buf == b"payload"
@@ -572,7 +642,7 @@ def test_recv_into_matches_pyzmq_signature():
         b.connect("inproc://sig")
         a.send(b"hello world")
         buf = bytearray(5)
-        assert b.recv_into(buf) == 11 and buf == b"hello"   # the behaviour we copy
+        assert b.recv_into(buf) == 11 and buf == b"hello"  # the behaviour we copy
         a.send(b"x")
         with pytest.raises(ValueError):
             b.recv_into(bytearray(3), nbytes=10)
@@ -580,4 +650,3 @@ def test_recv_into_matches_pyzmq_signature():
             b.recv_into(b"read-only")
     finally:
         ctx.destroy(linger=0)
-

@@ -40,7 +40,9 @@ def test_build_info_names_verified_archive_and_patches():
     info = zmq.build_info()
     assert info["libzmq_version"] == "4.3.4"
     assert info["sha256"] in {a["sha256"] for a in PIN["archives"]}
-    patch_names = sorted(f for f in os.listdir(os.path.join(VENDOR, "patches")) if f.endswith(".patch"))
+    patch_names = sorted(
+        f for f in os.listdir(os.path.join(VENDOR, "patches")) if f.endswith(".patch")
+    )
     assert [name for name, _ in info["patches"]] == patch_names
     expected_config = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
     assert info["platform_config"] == expected_config
@@ -59,8 +61,12 @@ def test_libzmq_symbols_are_hidden():
 @pytest.mark.skipif(sys.platform != "linux", reason="nm -D check is for ELF")
 def test_dynamic_symbol_table_exports_only_init():
     try:
-        out = subprocess.run(["nm", "-D", "--defined-only", zmq._zmq.__file__],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["nm", "-D", "--defined-only", zmq._zmq.__file__],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("nm not available")
     exported = [line.split()[-1] for line in out.splitlines() if line.strip()]
@@ -73,8 +79,9 @@ def test_release_build_is_stripped():
     if zmq.build_info().get("debug", True):
         pytest.skip("a ZMQIPC_DEBUG/ZMQIPC_SANITIZE build keeps its debug info on purpose")
     try:
-        out = subprocess.run(["readelf", "-S", "-W", zmq._zmq.__file__],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["readelf", "-S", "-W", zmq._zmq.__file__], capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("readelf not available")
     assert ".debug_info" not in out and ".symtab" not in out
@@ -98,10 +105,27 @@ def pe_imports():
 
 def test_pe_import_allowlist():
     """The rule the Windows extension is held to: Windows' own DLLs and python3XY.dll."""
-    allowed = ["KERNEL32.dll", "WS2_32.dll", "IPHLPAPI.DLL", "ADVAPI32.dll", "RPCRT4.dll",
-               "msvcrt.dll", "api-ms-win-crt-runtime-l1-1-0.dll", "python311.dll", "python314.dll"]
-    runtimes = ["libstdc++-6.dll", "libgcc_s_seh-1.dll", "libwinpthread-1.dll", "MSVCP140.dll",
-                "VCRUNTIME140.dll", "VCRUNTIME140_1.dll", "libzmq.dll", "python27.dll"]
+    allowed = [
+        "KERNEL32.dll",
+        "WS2_32.dll",
+        "IPHLPAPI.DLL",
+        "ADVAPI32.dll",
+        "RPCRT4.dll",
+        "msvcrt.dll",
+        "api-ms-win-crt-runtime-l1-1-0.dll",
+        "python311.dll",
+        "python314.dll",
+    ]
+    runtimes = [
+        "libstdc++-6.dll",
+        "libgcc_s_seh-1.dll",
+        "libwinpthread-1.dll",
+        "MSVCP140.dll",
+        "VCRUNTIME140.dll",
+        "VCRUNTIME140_1.dll",
+        "libzmq.dll",
+        "python27.dll",
+    ]
     assert pe_imports().disallowed(allowed + runtimes) == runtimes
 
 
@@ -120,6 +144,7 @@ def test_windows_extension_imports_only_system_dlls():
 def test_push_pull_and_req_rep_round_trip(transport, tmp_path):
     ctx = zmq.Context()
     try:
+
         def endpoint(tag):
             if transport == "ipc":
                 return "ipc://%s" % (tmp_path / tag)
@@ -148,11 +173,13 @@ def test_push_pull_and_req_rep_round_trip(transport, tmp_path):
 
 # --- the fetch step (vendor/libzmq/fetch.py) -------------------------------------
 
+
 @pytest.fixture
 def fetch():
     sys.path.insert(0, VENDOR)
     try:
         import fetch as module
+
         yield module
     finally:
         sys.path.remove(VENDOR)
@@ -165,7 +192,7 @@ def test_fetch_rejects_archive_with_wrong_digest(fetch, tmp_path):
         fetch.accepted_archive(str(bogus))
     message = str(info.value)
     assert hashlib.sha256(b"not the real archive").hexdigest() in message
-    for archive in PIN["archives"]:   # the message names every accepted digest
+    for archive in PIN["archives"]:  # the message names every accepted digest
         assert archive["sha256"] in message
 
 
@@ -192,9 +219,11 @@ def test_patch_applies_once_and_is_idempotent(fetch, tmp_path):
     (tree / "src").mkdir(parents=True)
     (tree / "src" / "a.cpp").write_text("int x = 1;\nint y = 2;\n")
     patch = tmp_path / "0001-test.patch"
-    patch.write_text("# test patch: change x\n=== FILE src/a.cpp\n<<<\nint x = 1;\n===\nint x = 3;\n>>>\n")
+    patch.write_text(
+        "# test patch: change x\n=== FILE src/a.cpp\n<<<\nint x = 1;\n===\nint x = 3;\n>>>\n"
+    )
     fetch.apply_patch(str(tree), str(patch))
-    fetch.apply_patch(str(tree), str(patch))   # already applied: no error, no change
+    fetch.apply_patch(str(tree), str(patch))  # already applied: no error, no change
     assert (tree / "src" / "a.cpp").read_text() == "int x = 3;\nint y = 2;\n"
     (tree / "src" / "a.cpp").write_text("something else\n")
     with pytest.raises(fetch.SourceError, match="occurs 0 times"):

@@ -69,7 +69,7 @@ def test_instance_after_term_is_new():
 
 
 def test_instance_threadsafe_creation():
-    zmq.Context.instance().term()   # start from a fresh (not yet created) instance
+    zmq.Context.instance().term()  # start from a fresh (not yet created) instance
     results = []
     barrier = threading.Barrier(8)
 
@@ -93,7 +93,7 @@ def test_term_sets_closed_and_is_idempotent():
     assert not c.closed
     c.term()
     assert c.closed
-    c.term()   # second term is a no-op
+    c.term()  # second term is a no-op
     assert c.closed
 
 
@@ -136,7 +136,7 @@ def test_destroy_linger_zero_drops_pending_messages():
     c = zmq.Context()
     s = c.socket(zmq.PUSH)
     assert s.linger == -1
-    s.connect("tcp://127.0.0.1:1")   # nobody listens there
+    s.connect("tcp://127.0.0.1:1")  # nobody listens there
     s.send(b"queued", zmq.NOBLOCK)
     c.destroy(linger=0)
     assert c.closed and s.closed
@@ -216,7 +216,7 @@ def test_linger_default_sockopt_applies_to_new_sockets(ctx):
     after = ctx.socket(zmq.PUSH)
     assert after.linger == 0
     assert after.getsockopt(zmq.LINGER) == 0
-    assert before.linger == -1   # only sockets created afterwards
+    assert before.linger == -1  # only sockets created afterwards
 
 
 def test_setsockopt_default_sockopts(ctx):
@@ -231,7 +231,7 @@ def test_setsockopt_default_sockopts(ctx):
 def test_inapplicable_default_sockopt_is_skipped(ctx):
     """ctx.subscribe = b"" is a default for SUB sockets; other types ignore it."""
     ctx.setsockopt(zmq.SUBSCRIBE, b"")
-    push = ctx.socket(zmq.PUSH)        # must not raise
+    push = ctx.socket(zmq.PUSH)  # must not raise
     sub = ctx.socket(zmq.SUB)
     assert not push.closed and not sub.closed
 
@@ -244,7 +244,7 @@ def test_default_linger_lets_term_return_with_queued_messages():
     s.connect("tcp://127.0.0.1:1")
     s.send(b"queued", zmq.NOBLOCK)
     s.close()
-    c.term()   # would hang with LINGER=-1
+    c.term()  # would hang with LINGER=-1
     assert c.closed
 
 
@@ -305,7 +305,7 @@ def test_close_with_linger_after_term_does_not_raise(inproc_endpoint):
     def worker():
         with pytest.raises(zmq.ContextTerminated):
             s.recv()
-        s.close(linger=0)   # setsockopt would fail with ETERM: must still close
+        s.close(linger=0)  # setsockopt would fail with ETERM: must still close
         done.set()
 
     t = threading.Thread(target=worker)

@@ -11,11 +11,13 @@ import pytest
 import zmqipc as zmq
 from zmqipc import _zmq, constants, error
 
-posix_signals = pytest.mark.skipif(not hasattr(signal, "SIGUSR1"),
-                                   reason="needs POSIX signals (SIGUSR1)")
+posix_signals = pytest.mark.skipif(
+    not hasattr(signal, "SIGUSR1"), reason="needs POSIX signals (SIGUSR1)"
+)
 
 
 # --- errors: a non-blocking call interrupted by a signal ------------------------------------
+
 
 @pytest.fixture
 def sigusr1_calls():
@@ -36,8 +38,8 @@ def test_bind_interrupted_by_a_handler_that_returns_raises(ctx, ipc_endpoint, si
         sock.bind(ipc_endpoint)
     assert sigusr1_calls == [signal.SIGUSR1]
     assert info.value.errno == zmq.EINTR
-    assert sock.get(zmq.LAST_ENDPOINT) == b""   # nothing was bound
-    sock.bind(ipc_endpoint)                      # the caller's retry binds
+    assert sock.get(zmq.LAST_ENDPOINT) == b""  # nothing was bound
+    sock.bind(ipc_endpoint)  # the caller's retry binds
     assert sock.get(zmq.LAST_ENDPOINT) == ipc_endpoint.encode()
 
 
@@ -56,9 +58,15 @@ def test_connect_interrupted_by_a_handler_that_raises_propagates(ctx, ipc_endpoi
         signal.signal(signal.SIGUSR1, old)
 
 
-@pytest.mark.parametrize("name, cls", [("EAGAIN", zmq.Again), ("ETERM", zmq.ContextTerminated),
-                                       ("EINTR", zmq.InterruptedSystemCall),
-                                       ("EINVAL", zmq.ZMQError)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("EAGAIN", zmq.Again),
+        ("ETERM", zmq.ContextTerminated),
+        ("EINTR", zmq.InterruptedSystemCall),
+        ("EINVAL", zmq.ZMQError),
+    ],
+)
 def test_one_errno_to_exception_map(name, cls):
     err = error.error_for(getattr(zmq, name), zmq.strerror(getattr(zmq, name)), "detail")
     assert type(err) is cls
@@ -66,6 +74,7 @@ def test_one_errno_to_exception_map(name, cls):
 
 
 # --- option value types ----------------------------------------------------------------------
+
 
 def test_curve_keys_read_back_as_z85(ctx):
     if not zmq.has("curve"):
@@ -85,7 +94,7 @@ def test_curve_keys_read_back_as_z85(ctx):
 def test_curve_key_set_raw_reads_back_as_z85(ctx):
     public, _ = zmq.curve_keypair()
     sock = ctx.socket(zmq.DEALER)
-    sock.set(zmq.CURVE_SERVERKEY, zmq.utils.z85.decode(public))   # 32 raw bytes
+    sock.set(zmq.CURVE_SERVERKEY, zmq.utils.z85.decode(public))  # 32 raw bytes
     assert sock.get(zmq.CURVE_SERVERKEY) == public
 
 
@@ -104,9 +113,10 @@ def test_every_option_has_a_value_type():
         assert zmq.SocketOption[name].value_type is zmq.OptionType.BYTES
 
 
-@pytest.mark.parametrize("option", [o for o in zmq.SocketOption
-                                    if o.value_type in (zmq.OptionType.BYTES,
-                                                        zmq.OptionType.STRING)])
+@pytest.mark.parametrize(
+    "option",
+    [o for o in zmq.SocketOption if o.value_type in (zmq.OptionType.BYTES, zmq.OptionType.STRING)],
+)
 def test_bytes_options_refuse_ints(ctx, option):
     sock = ctx.socket(zmq.DEALER)
     with pytest.raises(TypeError):
@@ -121,6 +131,7 @@ def test_int64_options_round_trip_past_32_bits(ctx, option):
 
 
 # --- constants -------------------------------------------------------------------------------
+
 
 def test_flat_constants_are_the_enum_members():
     assert zmq.POLLIN is zmq.PollEvent.POLLIN
@@ -142,11 +153,26 @@ def test_constants_are_pyzmqs():
     """pyzmq's flat names exist with the same value and enum class, except names
     that only libzmq releases after 4.3.4 define."""
     pyzmq = pytest.importorskip("zmq")
-    newer_than_434 = {"BUSY_POLL", "HICCUP_MSG", "XSUB_VERBOSE_UNSUBSCRIBE", "TOPICS_COUNT",
-                      "NORM_MODE", "NORM_UNICAST_NACK", "NORM_BUFFER_SIZE", "NORM_SEGMENT_SIZE",
-                      "NORM_BLOCK_SIZE", "NORM_NUM_PARITY", "NORM_NUM_AUTOPARITY", "NORM_PUSH",
-                      "NORM_FIXED", "NORM_CC", "NORM_CCL", "NORM_CCE", "NORM_CCE_ECNONLY"}
-    draft_differs = {"RECONNECT_STOP_AFTER_DISCONNECT"}   # 4.3.4's draft value is 3
+    newer_than_434 = {
+        "BUSY_POLL",
+        "HICCUP_MSG",
+        "XSUB_VERBOSE_UNSUBSCRIBE",
+        "TOPICS_COUNT",
+        "NORM_MODE",
+        "NORM_UNICAST_NACK",
+        "NORM_BUFFER_SIZE",
+        "NORM_SEGMENT_SIZE",
+        "NORM_BLOCK_SIZE",
+        "NORM_NUM_PARITY",
+        "NORM_NUM_AUTOPARITY",
+        "NORM_PUSH",
+        "NORM_FIXED",
+        "NORM_CC",
+        "NORM_CCL",
+        "NORM_CCE",
+        "NORM_CCE_ECNONLY",
+    }
+    draft_differs = {"RECONNECT_STOP_AFTER_DISCONNECT"}  # 4.3.4's draft value is 3
     missing, different = [], []
     for name in pyzmq.constants.__all__:
         theirs = getattr(pyzmq.constants, name)
@@ -169,14 +195,18 @@ def test_errno_names_match_the_core():
 
 # --- layering ---------------------------------------------------------------------------------
 
+
 def _core_names_used(path):
     tree = ast.parse(open(path).read())
     used = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "zmqipc._zmq":
             used.update(alias.name for alias in node.names)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "_zmq":
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "_zmq"
+        ):
             used.add(node.attr)
     return used
 
@@ -190,8 +220,7 @@ def test_python_modules_use_only_public_core_names():
                 for core_name in _core_names_used(os.path.join(folder, name)):
                     used.setdefault(core_name, []).append(name)
     assert used, "expected the Python modules to use the core"
-    private = {n: files for n, files in used.items()
-               if n not in _zmq.__all__ and n != "__file__"}
+    private = {n: files for n, files in used.items() if n not in _zmq.__all__ and n != "__file__"}
     assert private == {}
     assert all(hasattr(_zmq, n) for n in _zmq.__all__)
 

@@ -13,16 +13,48 @@ from conftest import guard
 # --- constants ---------------------------------------------------------------------------
 
 FLAT_NAMES = {
-    "PAIR": 0, "PUB": 1, "SUB": 2, "REQ": 3, "REP": 4, "DEALER": 5, "ROUTER": 6,
-    "PULL": 7, "PUSH": 8, "XPUB": 9, "XSUB": 10, "STREAM": 11,
-    "NOBLOCK": 1, "DONTWAIT": 1, "SNDMORE": 2, "MORE": 1,
-    "POLLIN": 1, "POLLOUT": 2, "POLLERR": 4,
-    "LINGER": 17, "RCVTIMEO": 27, "SNDTIMEO": 28, "SNDHWM": 23, "RCVHWM": 24,
-    "AFFINITY": 4, "ROUTING_ID": 5, "IDENTITY": 5, "SUBSCRIBE": 6, "UNSUBSCRIBE": 7,
-    "LAST_ENDPOINT": 32, "MAXMSGSIZE": 22, "IO_THREADS": 1, "MAX_SOCKETS": 2,
-    "EVENT_CONNECTED": 1, "EVENT_LISTENING": 8, "EVENT_ACCEPTED": 32,
-    "EVENT_HANDSHAKE_SUCCEEDED": 0x1000, "EVENT_ALL": 0xFFFF,
-    "CURVE": 2, "PLAIN": 1, "NULL": 0, "HWM": 1,
+    "PAIR": 0,
+    "PUB": 1,
+    "SUB": 2,
+    "REQ": 3,
+    "REP": 4,
+    "DEALER": 5,
+    "ROUTER": 6,
+    "PULL": 7,
+    "PUSH": 8,
+    "XPUB": 9,
+    "XSUB": 10,
+    "STREAM": 11,
+    "NOBLOCK": 1,
+    "DONTWAIT": 1,
+    "SNDMORE": 2,
+    "MORE": 1,
+    "POLLIN": 1,
+    "POLLOUT": 2,
+    "POLLERR": 4,
+    "LINGER": 17,
+    "RCVTIMEO": 27,
+    "SNDTIMEO": 28,
+    "SNDHWM": 23,
+    "RCVHWM": 24,
+    "AFFINITY": 4,
+    "ROUTING_ID": 5,
+    "IDENTITY": 5,
+    "SUBSCRIBE": 6,
+    "UNSUBSCRIBE": 7,
+    "LAST_ENDPOINT": 32,
+    "MAXMSGSIZE": 22,
+    "IO_THREADS": 1,
+    "MAX_SOCKETS": 2,
+    "EVENT_CONNECTED": 1,
+    "EVENT_LISTENING": 8,
+    "EVENT_ACCEPTED": 32,
+    "EVENT_HANDSHAKE_SUCCEEDED": 0x1000,
+    "EVENT_ALL": 0xFFFF,
+    "CURVE": 2,
+    "PLAIN": 1,
+    "NULL": 0,
+    "HWM": 1,
 }
 
 
@@ -52,7 +84,7 @@ def test_constants_match_pyzmq():
     """Every name both libraries define has the same value (pyzmq is the reference;
     it bundles a newer libzmq, so draft-only values may differ)."""
     pyzmq = pytest.importorskip("zmq")
-    allowed_differences = {"RECONNECT_STOP_AFTER_DISCONNECT"}   # draft; 4.3.4 says 3
+    allowed_differences = {"RECONNECT_STOP_AFTER_DISCONNECT"}  # draft; 4.3.4 says 3
     mismatched = []
     for name in dir(pyzmq.constants):
         value = getattr(pyzmq.constants, name)
@@ -62,18 +94,30 @@ def test_constants_match_pyzmq():
     assert mismatched == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows: Python's errno module uses Winsock "
-                    "numbers for socket errors, libzmq the C runtime's (as pyzmq)")
+@pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="Windows: Python's errno module uses Winsock "
+    "numbers for socket errors, libzmq the C runtime's (as pyzmq)",
+)
 def test_errno_values_are_platform_values():
     """On POSIX libzmq's errnos are the system's, so they match OSError.errno."""
-    for name in ("EAGAIN", "EINVAL", "EINTR", "ENOTSOCK", "EADDRINUSE", "EPROTONOSUPPORT",
-                 "ENOTSUP", "EHOSTUNREACH"):
+    for name in (
+        "EAGAIN",
+        "EINVAL",
+        "EINTR",
+        "ENOTSOCK",
+        "EADDRINUSE",
+        "EPROTONOSUPPORT",
+        "ENOTSUP",
+        "EHOSTUNREACH",
+    ):
         assert getattr(zmq, name) == getattr(errno, name)
     assert zmq.ETERM == zmq.HAUSNUMERO + 53
     assert zmq.EFSM == zmq.HAUSNUMERO + 51
 
 
 # --- exception classes ---------------------------------------------------------------------
+
 
 def test_exception_hierarchy():
     assert issubclass(zmq.ZMQError, zmq.ZMQBaseError)
@@ -130,16 +174,20 @@ def test_catch_again_as_zmqerror(ctx):
     s = ctx.socket(zmq.PULL)
     try:
         s.recv(zmq.NOBLOCK)
-    except zmq.ZMQError as e:     # the usual pyzmq idiom
+    except zmq.ZMQError as e:  # the usual pyzmq idiom
         assert e.errno == zmq.EAGAIN
-    else:   # pragma: no cover
+    else:  # pragma: no cover
         pytest.fail("no exception")
 
 
 # --- bad argument types -> TypeError ---------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["text", 5, 1.5, None, object(), [b"a"]],
-                         ids=["str", "int", "float", "None", "object", "list"])
+
+@pytest.mark.parametrize(
+    "value",
+    ["text", 5, 1.5, None, object(), [b"a"]],
+    ids=["str", "int", "float", "None", "object", "list"],
+)
 def test_send_wrong_type(pair, value):
     a, b = pair
     with pytest.raises(TypeError):
@@ -216,27 +264,39 @@ def test_endpoint_with_nul(ctx):
 
 # --- bad endpoints -> ZMQError with the address ---------------------------------------------------
 
-@pytest.mark.parametrize("url,err", [
-    ("tcp://", zmq.EINVAL),
-    ("garbage", zmq.EINVAL),
-    ("ipc://", zmq.EINVAL),
-    ("inproc://", zmq.EINVAL),
-    ("tcp://127.0.0.1:notaport", zmq.EINVAL),
-    ("foo://bar", zmq.EPROTONOSUPPORT),
-    ("udp://127.0.0.1:5555", zmq.ENOCOMPATPROTO),
-])
+
+@pytest.mark.parametrize(
+    "url,err",
+    [
+        ("tcp://", zmq.EINVAL),
+        ("garbage", zmq.EINVAL),
+        ("ipc://", zmq.EINVAL),
+        ("inproc://", zmq.EINVAL),
+        ("tcp://127.0.0.1:notaport", zmq.EINVAL),
+        ("foo://bar", zmq.EPROTONOSUPPORT),
+        ("udp://127.0.0.1:5555", zmq.ENOCOMPATPROTO),
+    ],
+)
 @pytest.mark.parametrize("method", ["bind", "connect"])
 def test_malformed_endpoint(ctx, url, err, method):
     s = ctx.socket(zmq.PUSH)
     with pytest.raises(zmq.ZMQError) as info:
         getattr(s, method)(url)
     assert info.value.errno == err
-    assert url in str(info.value)          # readable: says which address
+    assert url in str(info.value)  # readable: says which address
     assert info.value.strerror.startswith(zmq.strerror(err))
 
 
-@pytest.mark.parametrize("url", ["pgm://eth0;239.192.1.1:5555", "norm://x", "tipc://{1,2}",
-                                 "vmci://1:2", "ws://127.0.0.1:5555"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "pgm://eth0;239.192.1.1:5555",
+        "norm://x",
+        "tipc://{1,2}",
+        "vmci://1:2",
+        "ws://127.0.0.1:5555",
+    ],
+)
 def test_unsupported_transport_eprotonosupport(ctx, url):
     s = ctx.socket(zmq.PUB)
     with pytest.raises(zmq.ZMQError) as info:
@@ -336,17 +396,21 @@ def test_closed_socket_close_and_properties_fine(ctx):
     assert s.closed
     assert s.socket_type == zmq.PUSH
     assert "closed" in repr(s)
-    with s:   # entering/exiting a closed socket's context manager is harmless
+    with s:  # entering/exiting a closed socket's context manager is harmless
         pass
 
 
 # --- terminated context -> ETERM --------------------------------------------------------------------
 
+
 def test_terminated_context_calls():
     c = zmq.Context()
     c.term()
-    for call in (lambda: c.socket(zmq.PUSH), lambda: c.get(zmq.IO_THREADS),
-                 lambda: c.set(zmq.IO_THREADS, 1)):
+    for call in (
+        lambda: c.socket(zmq.PUSH),
+        lambda: c.get(zmq.IO_THREADS),
+        lambda: c.set(zmq.IO_THREADS, 1),
+    ):
         with pytest.raises(zmq.ContextTerminated) as info:
             call()
         assert info.value.errno == zmq.ETERM
@@ -363,9 +427,13 @@ def test_socket_ops_after_context_shutdown_by_term_in_thread(inproc_endpoint):
     t = threading.Thread(target=c.term)
     t.start()
     with pytest.raises(zmq.ContextTerminated):
-        s.recv()   # woken by term
-    for call in (lambda: s.send(b"x"), lambda: s.recv(zmq.NOBLOCK),
-                 lambda: s.connect("inproc://x"), lambda: s.setsockopt(zmq.LINGER, 0)):
+        s.recv()  # woken by term
+    for call in (
+        lambda: s.send(b"x"),
+        lambda: s.recv(zmq.NOBLOCK),
+        lambda: s.connect("inproc://x"),
+        lambda: s.setsockopt(zmq.LINGER, 0),
+    ):
         with pytest.raises(zmq.ZMQError) as info:
             call()
         assert info.value.errno in (zmq.ETERM, zmq.ENOTSUP)

@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 
-CHILD_DEADLINE_S = 30   # a hung child kills itself (SIGALRM) instead of leaking
+CHILD_DEADLINE_S = 30  # a hung child kills itself (SIGALRM) instead of leaking
 
 
 def run_in_child(fn, *args):
@@ -29,7 +29,7 @@ def run_in_child(fn, *args):
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
-    if pid == 0:   # child: never return into pytest
+    if pid == 0:  # child: never return into pytest
         code = 3
         try:
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -65,13 +65,21 @@ def test_parent_socket_in_child_raises(ctx, ipc_endpoint):
     s.bind(ipc_endpoint)
 
     def child():
-        for call in (lambda: s.send(b"x"), lambda: s.send(b"x", zmq.NOBLOCK),
-                     lambda: s.recv(), lambda: s.recv(zmq.NOBLOCK),
-                     lambda: s.send_multipart([b"a"]), lambda: s.recv_multipart(),
-                     lambda: s.getsockopt(zmq.LINGER), lambda: s.setsockopt(zmq.LINGER, 0),
-                     lambda: s.connect("inproc://x"), lambda: s.bind("inproc://y"),
-                     lambda: s.poll(0), lambda: zmq.select([s], [], [], 0),
-                     lambda: s.monitor("inproc://m")):
+        for call in (
+            lambda: s.send(b"x"),
+            lambda: s.send(b"x", zmq.NOBLOCK),
+            lambda: s.recv(),
+            lambda: s.recv(zmq.NOBLOCK),
+            lambda: s.send_multipart([b"a"]),
+            lambda: s.recv_multipart(),
+            lambda: s.getsockopt(zmq.LINGER),
+            lambda: s.setsockopt(zmq.LINGER, 0),
+            lambda: s.connect("inproc://x"),
+            lambda: s.bind("inproc://y"),
+            lambda: s.poll(0),
+            lambda: zmq.select([s], [], [], 0),
+            lambda: s.monitor("inproc://m"),
+        ):
             assert_fork_error(call)
 
     assert run_in_child(child) == 0
@@ -102,6 +110,7 @@ def test_blocking_recv_in_child_does_not_hang(ctx, ipc_endpoint):
 def test_instance_in_child_is_new_and_usable():
     parent = zmq.Context.instance()
     try:
+
         def child():
             c = zmq.Context.instance()
             assert c is not parent
@@ -117,7 +126,7 @@ def test_instance_in_child_is_new_and_usable():
             c.term()
 
         assert run_in_child(child) == 0
-        assert zmq.Context.instance() is parent   # the parent keeps its own
+        assert zmq.Context.instance() is parent  # the parent keeps its own
     finally:
         parent.term()
 
@@ -130,7 +139,7 @@ def test_child_talks_to_parent_over_ipc(ctx, ipc_endpoint):
     def child():
         with zmq.Context() as c:
             push = c.socket(zmq.PUSH)
-            push.linger = 10_000   # deliver before exiting
+            push.linger = 10_000  # deliver before exiting
             push.connect(ipc_endpoint)
             push.send_multipart([b"from", b"child", str(os.getpid()).encode()])
             push.close()
@@ -157,7 +166,7 @@ def test_child_cleanup_of_parent_objects_is_harmless(ctx, inproc_endpoint):
         ctx.term()
         assert ctx.closed
         ctx.destroy(linger=0)
-        with zmq.Context() as c:   # and a fresh context still works
+        with zmq.Context() as c:  # and a fresh context still works
             c.socket(zmq.PUSH).close()
 
     assert run_in_child(child) == 0
@@ -205,9 +214,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
 def test_child_interpreter_shutdown_does_not_hang(ipc_endpoint):
     import subprocess
 
-    result = subprocess.run([sys.executable, "-c", CHILD_EXIT_SCRIPT, ipc_endpoint],
-                            capture_output=True, text=True, timeout=CHILD_DEADLINE_S,
-                            cwd=tempfile.gettempdir())   # not the checkout: see conftest
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD_EXIT_SCRIPT, ipc_endpoint],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_DEADLINE_S,
+        cwd=tempfile.gettempdir(),
+    )  # not the checkout: see conftest
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
 

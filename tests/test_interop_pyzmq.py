@@ -26,7 +26,7 @@ def test_push_pull_over_ipc_both_ways(contexts, tmp_path, direction):
         sender, receiver = theirs.socket(pyzmq.PUSH), ours.socket(zmqipc.PULL)
     receiver.bind(url)
     sender.connect(url)
-    payload = np.arange(300_000, dtype=np.float64)   # above both copy thresholds
+    payload = np.arange(300_000, dtype=np.float64)  # above both copy thresholds
     sender.send_multipart([b"header", payload], copy=False)
     sender.send(b"small")
     header, data = receiver.recv_multipart()

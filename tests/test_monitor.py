@@ -50,11 +50,11 @@ def test_listening_accepted_connected_handshake(ctx, endpoint):
     seen = events_until(client_mon, zmq.EVENT_CONNECTED)
     assert all(e["endpoint"] == url for e in seen)
     assert events_until(client_mon, zmq.EVENT_HANDSHAKE_SUCCEEDED)[-1]["endpoint"] == url
-    server_events = [e["event"] for e in events_until(server_mon,
-                                                      zmq.EVENT_HANDSHAKE_SUCCEEDED)]
+    server_events = [e["event"] for e in events_until(server_mon, zmq.EVENT_HANDSHAKE_SUCCEEDED)]
     assert zmq.EVENT_ACCEPTED in server_events
     assert server_events.index(zmq.EVENT_ACCEPTED) < server_events.index(
-        zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        zmq.EVENT_HANDSHAKE_SUCCEEDED
+    )
 
     # and the monitored sockets still work
     client.send(b"ping")
@@ -78,12 +78,12 @@ def test_event_mask_filters(ctx):
     guard(server, client)
     mon = server.get_monitor_socket(zmq.EVENT_ACCEPTED)
     guard(mon)
-    server.bind("tcp://127.0.0.1:*")     # LISTENING is masked out
+    server.bind("tcp://127.0.0.1:*")  # LISTENING is masked out
     client.connect(server.last_endpoint.decode())
     assert recv_monitor_message(mon)["event"] == zmq.EVENT_ACCEPTED
     client.send(b"x")
     assert server.recv() == b"x"
-    with pytest.raises(zmq.Again):    # nothing else was reported
+    with pytest.raises(zmq.Again):  # nothing else was reported
         recv_monitor_message(mon, zmq.NOBLOCK)
 
 
@@ -100,8 +100,7 @@ def test_disable_monitor_sends_monitor_stopped(ctx):
     s.bind("tcp://127.0.0.1:*")
     assert recv_monitor_message(mon)["event"] == zmq.EVENT_LISTENING
     s.disable_monitor()
-    assert events_until(mon, zmq.EVENT_MONITOR_STOPPED)[-1]["event"] == \
-        zmq.EVENT_MONITOR_STOPPED
+    assert events_until(mon, zmq.EVENT_MONITOR_STOPPED)[-1]["event"] == zmq.EVENT_MONITOR_STOPPED
 
 
 def test_disconnected_event(ctx, ipc_endpoint):
@@ -144,7 +143,7 @@ def test_socket_monitor_with_own_pair(ctx, inproc_endpoint):
     event, value = struct.unpack("=hi", frames[0])
     assert event == zmq.EVENT_LISTENING
     assert frames[1] == s.last_endpoint
-    s.monitor(None)   # stop
+    s.monitor(None)  # stop
     assert parse_monitor_message(mon.recv_multipart())["event"] == zmq.EVENT_MONITOR_STOPPED
 
 
@@ -178,7 +177,7 @@ def test_bind_failed_event_not_needed_for_exception(ctx):
 
 def test_monitor_again_after_disable(ctx):
     s = ctx.socket(zmq.PULL)
-    first = s.get_monitor_socket()   # kept open until disabled (see above)
+    first = s.get_monitor_socket()  # kept open until disabled (see above)
     s.disable_monitor()
     mon = s.get_monitor_socket()
     assert mon is not first

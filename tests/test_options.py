@@ -15,20 +15,24 @@ def sock(ctx):
 
 # --- int options --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,default,new", [
-    ("LINGER", -1, 0),
-    ("RCVTIMEO", -1, 250),
-    ("SNDTIMEO", -1, 125),
-    ("SNDHWM", 1000, 10),
-    ("RCVHWM", 1000, 20),
-    ("RECONNECT_IVL", 100, 200),
-    ("BACKLOG", 100, 5),
-    ("IMMEDIATE", 0, 1),
-    ("IPV6", 0, 1),
-    ("TCP_KEEPALIVE", -1, 1),
-    ("HEARTBEAT_IVL", 0, 1000),
-    ("HANDSHAKE_IVL", 30000, 1000),
-])
+
+@pytest.mark.parametrize(
+    "name,default,new",
+    [
+        ("LINGER", -1, 0),
+        ("RCVTIMEO", -1, 250),
+        ("SNDTIMEO", -1, 125),
+        ("SNDHWM", 1000, 10),
+        ("RCVHWM", 1000, 20),
+        ("RECONNECT_IVL", 100, 200),
+        ("BACKLOG", 100, 5),
+        ("IMMEDIATE", 0, 1),
+        ("IPV6", 0, 1),
+        ("TCP_KEEPALIVE", -1, 1),
+        ("HEARTBEAT_IVL", 0, 1000),
+        ("HANDSHAKE_IVL", 30000, 1000),
+    ],
+)
 def test_int_options_method_and_attribute(sock, name, default, new):
     option = getattr(zmq, name)
     assert sock.getsockopt(option) == default
@@ -59,7 +63,7 @@ def test_int_option_accepts_index_types(sock):
 
     sock.setsockopt(zmq.LINGER, np.int64(3))
     assert sock.linger == 3
-    sock.linger = True   # bool is an int
+    sock.linger = True  # bool is an int
     assert sock.linger == 1
 
 
@@ -67,10 +71,10 @@ def test_int_option_accepts_index_types(sock):
 def test_int_option_rejects_non_int(sock, value):
     with pytest.raises(TypeError):
         sock.setsockopt(zmq.LINGER, value)
-    assert sock.linger == -1   # untouched
+    assert sock.linger == -1  # untouched
 
 
-@pytest.mark.parametrize("value", [2**31, -2**31 - 1, 2**40])
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**40])
 def test_int_option_out_of_range_is_not_truncated(sock, value):
     with pytest.raises(OverflowError):
         sock.setsockopt(zmq.LINGER, value)
@@ -85,6 +89,7 @@ def test_int_option_extremes(sock):
 
 
 # --- int64 options -----------------------------------------------------------------------
+
 
 def test_affinity_is_int64(sock):
     assert sock.affinity == 0
@@ -119,9 +124,9 @@ def test_maxmsgsize_enforced(ctx, ipc_endpoint):
     guard(monitor)
     server.bind(ipc_endpoint)
     client.connect(ipc_endpoint)
-    client.send(b"x" * 100)           # at the limit: delivered
+    client.send(b"x" * 100)  # at the limit: delivered
     assert server.recv() == b"x" * 100
-    client.send(b"x" * 1000)          # over it: connection dropped
+    client.send(b"x" * 1000)  # over it: connection dropped
     assert recv_monitor_message(monitor)["event"] == zmq.EVENT_DISCONNECTED
     with pytest.raises(zmq.Again):
         server.recv(zmq.NOBLOCK)
@@ -129,9 +134,10 @@ def test_maxmsgsize_enforced(ctx, ipc_endpoint):
 
 # --- bytes options -----------------------------------------------------------------------
 
+
 def test_routing_id_bytes(sock):
     assert sock.routing_id == b""
-    sock.routing_id = b"\x00\xffbinary"   # binary identities round-trip exactly
+    sock.routing_id = b"\x00\xffbinary"  # binary identities round-trip exactly
     assert sock.routing_id == b"\x00\xffbinary"
     assert sock.getsockopt(zmq.ROUTING_ID) == b"\x00\xffbinary"
     assert sock.identity == b"\x00\xffbinary"
@@ -213,11 +219,12 @@ def test_string_options_have_no_trailing_nul(sock):
 
 # --- read-only, write-only, unknown ---------------------------------------------------------
 
+
 def test_read_only_options(sock):
     assert sock.type == zmq.DEALER
     assert sock.getsockopt(zmq.TYPE) == zmq.DEALER
     assert sock.rcvmore == 0
-    assert sock.events & zmq.POLLOUT == 0   # no peer yet: cannot send
+    assert sock.events & zmq.POLLOUT == 0  # no peer yet: cannot send
     with pytest.raises(zmq.ZMQError) as info:
         sock.setsockopt(zmq.TYPE, zmq.PUSH)
     assert info.value.errno == zmq.EINVAL
@@ -253,11 +260,12 @@ def test_draft_option_einval(sock):
 
 def test_option_on_wrong_socket_type(sock):
     with pytest.raises(zmq.ZMQError) as info:
-        sock.router_mandatory = 1   # DEALER has no ROUTER_MANDATORY
+        sock.router_mandatory = 1  # DEALER has no ROUTER_MANDATORY
     assert info.value.errno == zmq.EINVAL
 
 
 # --- HWM ---------------------------------------------------------------------------------
+
 
 def test_hwm_sets_both(sock):
     sock.hwm = 7

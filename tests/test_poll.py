@@ -9,8 +9,8 @@ import pytest
 import zmqipc as zmq
 from conftest import GUARD_MS, connected_pair, guard
 
-
 # --- Socket.poll ------------------------------------------------------------------------------
+
 
 def test_socket_poll_pollin(pair):
     a, b = pair
@@ -26,7 +26,7 @@ def test_socket_poll_pollin(pair):
 def test_socket_poll_pollout(ctx, ipc_endpoint):
     push = ctx.socket(zmq.PUSH)
     guard(push)
-    assert push.poll(0, zmq.POLLOUT) == 0   # no peer: cannot send
+    assert push.poll(0, zmq.POLLOUT) == 0  # no peer: cannot send
     pull = ctx.socket(zmq.PULL)
     guard(pull)
     pull.bind(ipc_endpoint)
@@ -38,12 +38,13 @@ def test_socket_poll_none_waits_for_sender(pair):
     a, b = pair
     t = threading.Thread(target=a.send, args=(b"later",))
     t.start()
-    assert b.poll(None) == zmq.POLLIN   # None: no timeout
+    assert b.poll(None) == zmq.POLLIN  # None: no timeout
     t.join()
     assert b.recv() == b"later"
 
 
 # --- Poller -----------------------------------------------------------------------------------
+
 
 def test_poller_register_poll(pair):
     a, b = pair
@@ -63,11 +64,11 @@ def test_poller_register_poll(pair):
 def test_poller_default_flags_pollin_pollout(pair):
     a, b = pair
     poller = zmq.Poller()
-    poller.register(a)   # default POLLIN | POLLOUT
+    poller.register(a)  # default POLLIN | POLLOUT
     assert dict(poller.poll(GUARD_MS)) == {a: zmq.POLLOUT}
     b.send(b"x")
     while dict(poller.poll(GUARD_MS))[a] != zmq.POLLIN | zmq.POLLOUT:
-        pass   # the message is in flight; poll wakes when it lands
+        pass  # the message is in flight; poll wakes when it lands
 
 
 def test_poller_modify_and_unregister(pair):
@@ -77,7 +78,7 @@ def test_poller_modify_and_unregister(pair):
     assert poller.poll(0) == []
     poller.modify(b, zmq.POLLOUT)
     assert poller.poll(GUARD_MS) == [(b, zmq.POLLOUT)]
-    poller.register(b, zmq.POLLIN)   # registering again modifies
+    poller.register(b, zmq.POLLIN)  # registering again modifies
     assert len(poller.sockets) == 1
     assert poller.poll(0) == []
     poller.unregister(b)
@@ -123,7 +124,7 @@ def test_poller_timeout_returns_empty(pair):
     poller = zmq.Poller()
     poller.register(b, zmq.POLLIN)
     assert poller.poll(timeout=20) == []
-    assert poller.poll(timeout=0.5) == []   # float milliseconds work too
+    assert poller.poll(timeout=0.5) == []  # float milliseconds work too
 
 
 def test_poller_plain_fd_and_fileno_objects(pair):
@@ -179,7 +180,7 @@ def test_poller_wakes_on_message_from_thread(pair):
     poller.register(b, zmq.POLLIN)
     t = threading.Thread(target=a.send, args=(b"wake",))
     t.start()
-    assert poller.poll() == [(b, zmq.POLLIN)]   # no timeout at all
+    assert poller.poll() == [(b, zmq.POLLIN)]  # no timeout at all
     t.join()
 
 
@@ -210,9 +211,10 @@ def test_poll_woken_by_term_raises_context_terminated(inproc_endpoint):
 
 # --- select -----------------------------------------------------------------------------------
 
+
 def test_select(pair):
     a, b = pair
-    rlist, wlist, xlist = zmq.select([b], [a], [], GUARD_MS / 1000)   # until connected
+    rlist, wlist, xlist = zmq.select([b], [a], [], GUARD_MS / 1000)  # until connected
     assert rlist == [] and wlist == [a] and xlist == []
     a.send(b"x")
     rlist, wlist, xlist = zmq.select([a, b], [], [], GUARD_MS / 1000)
@@ -226,6 +228,7 @@ def test_select_timeout_seconds(pair):
 
 
 # --- proxy ------------------------------------------------------------------------------------
+
 
 @pytest.mark.timeout(60)
 def test_proxy_in_thread_terminated_by_term(inproc_endpoint):
@@ -241,7 +244,7 @@ def test_proxy_in_thread_terminated_by_term(inproc_endpoint):
             zmq.proxy(frontend, backend)
         except zmq.ContextTerminated as e:
             outcome.append(e)
-        except Exception as e:   # pragma: no cover - reported below
+        except Exception as e:  # pragma: no cover - reported below
             outcome.append(e)
         finally:
             frontend.close(linger=0)
@@ -261,7 +264,7 @@ def test_proxy_in_thread_terminated_by_term(inproc_endpoint):
         assert client.recv() == b"rep %d" % i
     client.close()
     worker.close()
-    c.term()   # wakes the proxy with ETERM
+    c.term()  # wakes the proxy with ETERM
     t.join()
     assert len(outcome) == 1 and isinstance(outcome[0], zmq.ContextTerminated)
 
@@ -281,8 +284,7 @@ def test_proxy_with_capture(ctx, inproc_endpoint):
     control.bind(inproc_endpoint + "-ctl")
     steer = ctx.socket(zmq.PAIR)
     steer.connect(inproc_endpoint + "-ctl")
-    t = threading.Thread(target=zmq.proxy_steerable,
-                         args=(frontend, backend, capture, control))
+    t = threading.Thread(target=zmq.proxy_steerable, args=(frontend, backend, capture, control))
     t.start()
     producer = ctx.socket(zmq.PUSH)
     consumer = ctx.socket(zmq.PULL)
@@ -291,7 +293,7 @@ def test_proxy_with_capture(ctx, inproc_endpoint):
     consumer.connect(inproc_endpoint + "-be")
     producer.send(b"payload")
     assert consumer.recv() == b"payload"
-    assert listener.recv() == b"payload"   # the capture socket saw it
+    assert listener.recv() == b"payload"  # the capture socket saw it
     steer.send(b"TERMINATE")
     t.join()
 
@@ -327,7 +329,7 @@ def test_proxy_steerable_terminate(ctx, inproc_endpoint):
     assert consumer.recv() == b"after resume"
     steer.send(b"TERMINATE")
     t.join()
-    assert returned.is_set()   # returned normally, no exception
+    assert returned.is_set()  # returned normally, no exception
 
 
 def test_proxy_type_checks(ctx):

@@ -28,8 +28,9 @@ from zmqipc import _zmq
 
 pytestmark = pytest.mark.timeout(120)
 
-needs_signals = pytest.mark.skipif(not hasattr(signal, "pthread_kill"),
-                                   reason="needs POSIX signals (pthread_kill, SIGUSR1)")
+needs_signals = pytest.mark.skipif(
+    not hasattr(signal, "pthread_kill"), reason="needs POSIX signals (pthread_kill, SIGUSR1)"
+)
 
 MESSAGE = [b"first", b"second" * 10, b"third" * 100]
 NEXT = [b"next-1", b"next-2"]
@@ -39,7 +40,7 @@ NEXT = [b"next-1", b"next-2"]
 def sigint_default():
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    _zmq._simulate_part_interrupt(0)   # never leave the hook armed
+    _zmq._simulate_part_interrupt(0)  # never leave the hook armed
     signal.signal(signal.SIGINT, old)
 
 
@@ -55,15 +56,17 @@ def sigusr1_count():
 
 # --- 3. a signal never splits a multipart message ---------------------------------------
 
+
 @needs_signals
 @pytest.mark.parametrize("copy", [True, False])
 @pytest.mark.parametrize("after_parts", [1, 2])
-def test_ctrl_c_on_a_later_part_finishes_the_message_then_raises(pair, sigint_default, copy,
-                                                                 after_parts):
+def test_ctrl_c_on_a_later_part_finishes_the_message_then_raises(
+    pair, sigint_default, copy, after_parts
+):
     server, client = pair
     client.send_multipart(MESSAGE)
     client.send_multipart(NEXT)
-    assert server.poll(10_000)   # here: one part call per part, in sliced mode too
+    assert server.poll(10_000)  # here: one part call per part, in sliced mode too
     _zmq._simulate_part_interrupt(signal.SIGINT, after_parts)
     with pytest.raises(KeyboardInterrupt):
         server.recv_multipart(copy=copy)
@@ -97,7 +100,7 @@ def test_returning_handler_on_a_later_part_just_resumes(pair, sigusr1_count):
 @pytest.mark.parametrize("copy", [True, False])
 def test_ctrl_c_during_send_multipart_still_sends_every_part(pair, sigint_default, copy):
     server, client = pair
-    big = np.arange(100_000, dtype=np.uint8)   # zero-copy with copy=False
+    big = np.arange(100_000, dtype=np.uint8)  # zero-copy with copy=False
     parts = [b"head", big, b"tail"]
     _zmq._simulate_part_interrupt(signal.SIGINT, 1)
     with pytest.raises(KeyboardInterrupt):
@@ -122,12 +125,12 @@ def test_ctrl_c_on_the_first_sent_part_sends_nothing(pair, sigint_default):
 def test_ctrl_c_inside_array_calls_keeps_messages_whole(pair, sigint_default):
     server, client = pair
     a, b = np.arange(1000.0), np.arange(12, dtype=np.int32).reshape(3, 4)
-    _zmq._simulate_part_interrupt(signal.SIGINT, 1)          # the data frame of send_array
+    _zmq._simulate_part_interrupt(signal.SIGINT, 1)  # the data frame of send_array
     with pytest.raises(KeyboardInterrupt):
         client.send_array(a)
     client.send_array(b)
     assert server.poll(10_000)
-    _zmq._simulate_part_interrupt(signal.SIGINT, 1)          # the data frame of recv_array
+    _zmq._simulate_part_interrupt(signal.SIGINT, 1)  # the data frame of recv_array
     with pytest.raises(KeyboardInterrupt):
         server.recv_array()
     out = np.zeros_like(b)
@@ -158,7 +161,7 @@ def test_signal_storm_never_splits_a_message(ctx, inproc_endpoint):
         for i in range(n_messages):
             client.send_multipart([b"%d:%d" % (i, p) for p in range(n_parts)])
 
-    def storm():   # a few thousand signals a second: a denser storm starves the receiver
+    def storm():  # a few thousand signals a second: a denser storm starves the receiver
         while storming[0]:
             signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
             time.sleep(0.0002)
@@ -170,7 +173,7 @@ def test_signal_storm_never_splits_a_message(ctx, inproc_endpoint):
     stormer.start()
     try:
         while sender.is_alive() or server.poll(0):
-            if not server.poll(10):   # (the handler returns here: poll retries)
+            if not server.poll(10):  # (the handler returns here: poll retries)
                 continue
             try:
                 in_call[0] = True
@@ -190,10 +193,11 @@ def test_signal_storm_never_splits_a_message(ctx, inproc_endpoint):
         sender.join()
     assert received == sorted(received) and len(set(received)) == len(received)
     assert n_messages - len(received) <= interrupts
-    assert interrupts > 0   # the storm did reach the receiving loop
+    assert interrupts > 0  # the storm did reach the receiving loop
 
 
 # --- 8. recv_into past 2 GiB --------------------------------------------------------------
+
 
 def _available_memory():
     try:
@@ -204,7 +208,7 @@ def _available_memory():
         return 0
 
 
-BIG = 2**31 + 2**20   # past INT_MAX, where zmq_recv caps its result
+BIG = 2**31 + 2**20  # past INT_MAX, where zmq_recv caps its result
 MARKS = {0: 1, 2**31 - 1: 2, 2**31: 3, 2**31 + 5: 4, BIG - 1: 5}
 
 
@@ -220,21 +224,25 @@ def big_message(ctx, inproc_endpoint):
     return server, data
 
 
-@pytest.mark.skipif(_available_memory() < 6 * 2**30,
-                    reason="BIG MEMORY: needs ~2.1 GiB for a buffer past 2 GiB (6 GiB free)")
+@pytest.mark.skipif(
+    _available_memory() < 6 * 2**30,
+    reason="BIG MEMORY: needs ~2.1 GiB for a buffer past 2 GiB (6 GiB free)",
+)
 def test_recv_into_past_2gib_fills_the_whole_buffer(big_message):
     server, _ = big_message
     out = np.empty(BIG, dtype=np.uint8)
-    out[2**31 + 4096: 2**31 + 8192] = 0xAA      # must be overwritten by the zeros sent
+    out[2**31 + 4096 : 2**31 + 8192] = 0xAA  # must be overwritten by the zeros sent
     for offset in MARKS:
         out[offset] = 0xAA
     assert server.recv_into(out) == BIG
     assert {offset: int(out[offset]) for offset in MARKS} == MARKS
-    assert not out[2**31 + 4096: 2**31 + 8192].any()
+    assert not out[2**31 + 4096 : 2**31 + 8192].any()
 
 
-@pytest.mark.skipif(_available_memory() < 4 * 2**30,
-                    reason="BIG MEMORY: a message past 2 GiB (zero pages) needs address space")
+@pytest.mark.skipif(
+    _available_memory() < 4 * 2**30,
+    reason="BIG MEMORY: a message past 2 GiB (zero pages) needs address space",
+)
 def test_recv_into_past_2gib_truncated_returns_true_size(big_message):
     server, _ = big_message
     out = bytearray(4096)
@@ -243,6 +251,7 @@ def test_recv_into_past_2gib_truncated_returns_true_size(big_message):
 
 
 # --- 9. a message shared by receivers is never writable -----------------------------------
+
 
 @pytest.fixture
 def pub_two_subs(ctx, inproc_endpoint):
@@ -287,10 +296,11 @@ def test_unshared_message_stays_writable_and_zero_copy(ctx, inproc_endpoint):
     sub.connect(inproc_endpoint)
     pub.send_array(np.arange(1000.0))
     got = sub.recv_array()
-    assert got.flags.writeable and not got.flags.owndata   # a view, no copy
+    assert got.flags.writeable and not got.flags.owndata  # a view, no copy
 
 
 # --- 10. socket churn never hits EMFILE -----------------------------------------------------
+
 
 def test_socket_churn_never_fails_with_emfile(ctx):
     for _ in range(30_000):
@@ -314,7 +324,7 @@ def test_max_sockets_really_reached_still_raises_emfile(ctx):
     assert info.value.errno == errno.EMFILE
     for sock in held:
         sock.close(linger=0)
-    ctx.socket(zmq.PAIR).close()   # a freed slot is usable again
+    ctx.socket(zmq.PAIR).close()  # a freed slot is usable again
 
 
 # --- 11. Context.destroy() while other threads are blocked ------------------------------------
@@ -377,8 +387,13 @@ DESTROY_SCRIPT = textwrap.dedent("""
 
 def test_destroy_from_another_thread_while_calls_are_blocked():
     """Run in a child process: before the fix, libzmq aborted it (signaler.cpp)."""
-    proc = subprocess.run([sys.executable, "-c", DESTROY_SCRIPT, "10"], capture_output=True,
-                          text=True, timeout=100, cwd="/" if os.name != "nt" else None)
+    proc = subprocess.run(
+        [sys.executable, "-c", DESTROY_SCRIPT, "10"],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd="/" if os.name != "nt" else None,
+    )
     assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     assert proc.stdout.rstrip().endswith("alive")
-    assert proc.stdout.count("ETERM") >= 10   # most calls were really blocked
+    assert proc.stdout.count("ETERM") >= 10  # most calls were really blocked

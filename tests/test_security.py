@@ -10,16 +10,20 @@ from conftest import guard
 from zmqipc.utils import z85
 from zmqipc.utils.monitor import recv_monitor_message
 
-HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-                    | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 
 # --- Z85 ------------------------------------------------------------------------------------------
+
 
 def test_z85_rfc32_test_vector():
     raw = bytes([0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B])
     assert z85.encode(raw) == b"HelloWorld"
     assert z85.decode(b"HelloWorld") == raw
-    assert z85.decode("HelloWorld") == raw   # str accepted
+    assert z85.decode("HelloWorld") == raw  # str accepted
 
 
 @pytest.mark.parametrize("size", [0, 4, 32, 400])
@@ -57,6 +61,7 @@ def test_z85_matches_pyzmq():
 
 # --- key helpers ----------------------------------------------------------------------------------
 
+
 def test_curve_keypair():
     public, secret = zmq.curve_keypair()
     assert isinstance(public, bytes) and isinstance(secret, bytes)
@@ -87,6 +92,7 @@ def test_curve_public_rejects_bad_secret(bad):
 
 
 # --- CURVE over tcp -------------------------------------------------------------------------------
+
 
 def curve_pair(ctx, server_keys, client_keys, server_public_for_client):
     server = ctx.socket(zmq.REP)
@@ -162,7 +168,7 @@ def _expect_handshake_failure(server, client, port):
     monitor = server.get_monitor_socket(HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
     guard(monitor)
     client.connect("tcp://127.0.0.1:%d" % port)
-    client.send(b"should never arrive", zmq.NOBLOCK)   # queued until a handshake works
+    client.send(b"should never arrive", zmq.NOBLOCK)  # queued until a handshake works
     event = recv_monitor_message(monitor)["event"]
     assert event & HANDSHAKE_FAILED, event
     with pytest.raises(zmq.Again):
@@ -174,7 +180,7 @@ def test_curve_wrong_server_key_fails_handshake(ctx):
     client_keys = zmq.curve_keypair()
     wrong = zmq.curve_keypair()[0]
     server, client = curve_pair(ctx, server_keys, client_keys, wrong)
-    client.immediate = 1   # no queueing to incomplete connections
+    client.immediate = 1  # no queueing to incomplete connections
     port = server.bind_to_random_port("tcp://127.0.0.1")
     monitor = server.get_monitor_socket(HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
     guard(monitor)
@@ -182,13 +188,13 @@ def test_curve_wrong_server_key_fails_handshake(ctx):
     event = recv_monitor_message(monitor)["event"]
     assert event & HANDSHAKE_FAILED, event
     with pytest.raises(zmq.Again):
-        client.send(b"x", zmq.NOBLOCK)   # never connected
+        client.send(b"x", zmq.NOBLOCK)  # never connected
 
 
 def test_plaintext_client_rejected_by_curve_server(ctx):
     server_keys = zmq.curve_keypair()
     server = ctx.socket(zmq.PULL)
-    client = ctx.socket(zmq.PUSH)   # NULL mechanism
+    client = ctx.socket(zmq.PUSH)  # NULL mechanism
     guard(server, client)
     server.curve_server = 1
     server.curve_secretkey = server_keys[1]
@@ -197,6 +203,7 @@ def test_plaintext_client_rejected_by_curve_server(ctx):
 
 
 # --- PLAIN with a ZAP handler -----------------------------------------------------------------------
+
 
 def _zap_handler(ctx, ready, stop_endpoint):
     zap = ctx.socket(zmq.REP)
@@ -214,16 +221,13 @@ def _zap_handler(ctx, ready, stop_endpoint):
             events = dict(poller.poll())
             if stop in events:
                 return
-            version, request_id, domain, address, identity, mechanism, *creds = \
-                zap.recv_multipart()
+            version, request_id, domain, address, identity, mechanism, *creds = zap.recv_multipart()
             assert version == b"1.0" and mechanism == b"PLAIN"
             username, password = creds
             if password == b"right":
-                zap.send_multipart([version, request_id, b"200", b"OK",
-                                    username, b""])
+                zap.send_multipart([version, request_id, b"200", b"OK", username, b""])
             else:
-                zap.send_multipart([version, request_id, b"400", b"Bad password",
-                                    b"", b""])
+                zap.send_multipart([version, request_id, b"400", b"Bad password", b"", b""])
     finally:
         zap.close()
         stop.close()

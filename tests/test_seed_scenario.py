@@ -14,13 +14,13 @@ import pytest
 
 import zmqipc as zmq
 
-N_FLOATS = 1024 * 1024 // 8          # 1 MiB of float64
+N_FLOATS = 1024 * 1024 // 8  # 1 MiB of float64
 ROUNDS = 3
-GUARD_MS = 30_000                    # hang guard only (lost peer -> zmq.Again)
+GUARD_MS = 30_000  # hang guard only (lost peer -> zmq.Again)
 
 pytestmark = [
     pytest.mark.timeout(120),
-    pytest.mark.filterwarnings("ignore::DeprecationWarning"),   # fork with threads (3.12+)
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # fork with threads (3.12+)
 ]
 
 
@@ -33,6 +33,7 @@ def checksum(array):
 
 
 # --- the two programs, as a pyzmq user would write them ------------------------------------------
+
 
 def server(endpoint, variant, rounds=ROUNDS):
     """REP: receive arrays, verify them against the expected data, reply with a
@@ -51,12 +52,21 @@ def server(endpoint, variant, rounds=ROUNDS):
             else:
                 received = socket.recv_array()
             expected = make_array(seed)
-            ok = (received.dtype == np.float64 and received.shape == expected.shape
-                  and checksum(received) == checksum(expected)
-                  and bool(np.array_equal(received, expected)))
+            ok = (
+                received.dtype == np.float64
+                and received.shape == expected.shape
+                and checksum(received) == checksum(expected)
+                and bool(np.array_equal(received, expected))
+            )
             verified += ok
-            socket.send_json({"ok": ok, "sha256": checksum(received),
-                              "nbytes": int(received.nbytes), "sum": float(received.sum())})
+            socket.send_json(
+                {
+                    "ok": ok,
+                    "sha256": checksum(received),
+                    "nbytes": int(received.nbytes),
+                    "sum": float(received.sum()),
+                }
+            )
     finally:
         socket.close()
         context.term()
@@ -80,8 +90,12 @@ def client(endpoint, variant, rounds=ROUNDS):
             else:
                 socket.send_array(array)
             reply = socket.recv_json()
-            if reply != {"ok": True, "sha256": checksum(array), "nbytes": array.nbytes,
-                         "sum": float(array.sum())}:
+            if reply != {
+                "ok": True,
+                "sha256": checksum(array),
+                "nbytes": array.nbytes,
+                "sum": float(array.sum()),
+            }:
                 failures.append((seed, reply))
     finally:
         socket.close()
@@ -90,6 +104,7 @@ def client(endpoint, variant, rounds=ROUNDS):
 
 
 # --- module-level process entry points (spawn pickles them by name) -------------------------------
+
 
 def server_process(endpoint, variant):
     raise SystemExit(0 if server(endpoint, variant) == ROUNDS else 1)
@@ -114,7 +129,7 @@ def test_server_in_child_process(mp_context, ipc_endpoint, variant):
         assert client(ipc_endpoint, variant) == []
     finally:
         proc.join(GUARD_MS / 1000)
-        if proc.is_alive():   # pragma: no cover - only on failure
+        if proc.is_alive():  # pragma: no cover - only on failure
             proc.kill()
             proc.join()
     assert proc.exitcode == 0
@@ -128,20 +143,22 @@ def test_client_in_child_process(mp_context, ipc_endpoint, variant):
         assert server(ipc_endpoint, variant) == ROUNDS
     finally:
         proc.join(GUARD_MS / 1000)
-        if proc.is_alive():   # pragma: no cover
+        if proc.is_alive():  # pragma: no cover
             proc.kill()
             proc.join()
     assert proc.exitcode == 0
 
 
 def test_both_in_child_processes(mp_context, ipc_endpoint):
-    procs = [mp_context.Process(target=server_process, args=(ipc_endpoint, "raw")),
-             mp_context.Process(target=client_process, args=(ipc_endpoint, "raw"))]
+    procs = [
+        mp_context.Process(target=server_process, args=(ipc_endpoint, "raw")),
+        mp_context.Process(target=client_process, args=(ipc_endpoint, "raw")),
+    ]
     for p in procs:
         p.start()
     for p in procs:
         p.join(GUARD_MS / 1000 * 2)
-        if p.is_alive():   # pragma: no cover
+        if p.is_alive():  # pragma: no cover
             p.kill()
             p.join()
     assert [p.exitcode for p in procs] == [0, 0]
@@ -153,8 +170,9 @@ def test_corrupted_array_is_detected(ipc_endpoint):
     import threading
 
     result = {}
-    t = threading.Thread(target=lambda: result.setdefault("verified",
-                                                          server(ipc_endpoint, "raw", 1)))
+    t = threading.Thread(
+        target=lambda: result.setdefault("verified", server(ipc_endpoint, "raw", 1))
+    )
     t.start()
     context = zmq.Context()
     socket = context.socket(zmq.REQ)

@@ -79,7 +79,7 @@ def wait_until_main_blocked():
         # while the main thread has released it (inside the blocking libzmq call).
         if _main_is_blocked():
             blocked = _main_sleeps_in_poll()
-            if blocked is None:        # no /proc: give the call time to block
+            if blocked is None:  # no /proc: give the call time to block
                 time.sleep(0.05)
                 return
             if blocked:
@@ -117,10 +117,12 @@ def ctrl_c_when_blocked(use_os_kill=False):
             os.kill(os.getpid(), signal.SIGINT)
         else:
             signal.pthread_kill(MAIN.ident, signal.SIGINT)
+
     return in_thread(run)
 
 
 # --- GIL ------------------------------------------------------------------------------------
+
 
 class Counter:
     """Counts in a Python thread; ``reached`` is set after ``target`` increments
@@ -213,7 +215,7 @@ def test_blocked_send_releases_gil(ctx, ipc_endpoint):
     guard(push)
     push.sndtimeo = -1
     push.sndhwm = 1
-    push.connect(ipc_endpoint)   # no peer yet: the pipe exists but nobody reads
+    push.connect(ipc_endpoint)  # no peer yet: the pipe exists but nobody reads
     with pytest.raises(zmq.Again):
         while True:
             push.send(b"fill", zmq.NOBLOCK)
@@ -231,7 +233,7 @@ def test_blocked_send_releases_gil(ctx, ipc_endpoint):
         pull.close()
 
     t = in_thread(reader)
-    _blocking_call(push.send, b"last")   # blocks until the reader binds
+    _blocking_call(push.send, b"last")  # blocks until the reader binds
     t.join()
     assert counter.count >= counter.target
     counter.join()
@@ -252,14 +254,14 @@ def test_send_large_copy_releases_gil(pair):
     def count_steps():
         while not stop.is_set():
             count[0] += 1
-            time.sleep(0)      # hand the GIL back at once
+            time.sleep(0)  # hand the GIL back at once
 
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1000.0)
     t = in_thread(count_steps)
     try:
         advanced = False
-        for _ in range(20):      # each send gives the counter one chance
+        for _ in range(20):  # each send gives the counter one chance
             before = count[0]
             a.send(data)
             advanced = count[0] > before
@@ -274,6 +276,7 @@ def test_send_large_copy_releases_gil(pair):
 
 
 # --- Ctrl-C ---------------------------------------------------------------------------------
+
 
 def test_sigint_interrupts_blocking_recv(pair, sigint_default):
     a, b = pair
@@ -338,7 +341,7 @@ def test_sigint_interrupts_send_blocked_by_hwm(ctx, ipc_endpoint, sigint_default
     push = ctx.socket(zmq.PUSH)
     push.linger = 0
     push.sndhwm = 1
-    push.connect(ipc_endpoint)   # nobody there
+    push.connect(ipc_endpoint)  # nobody there
     with pytest.raises(zmq.Again):
         while True:
             push.send(b"fill", zmq.NOBLOCK)
@@ -346,7 +349,7 @@ def test_sigint_interrupts_send_blocked_by_hwm(ctx, ipc_endpoint, sigint_default
     with pytest.raises(KeyboardInterrupt):
         _blocking_call(push.send, b"blocked")
     t.join()
-    with pytest.raises(zmq.Again):   # still full, still usable
+    with pytest.raises(zmq.Again):  # still full, still usable
         push.send(b"x", zmq.NOBLOCK)
 
 
@@ -387,6 +390,7 @@ def test_sigint_interrupts_term_then_term_again(inproc_endpoint, sigint_default)
 
 # --- handlers that return: the call resumes -----------------------------------------------------
 
+
 def test_returning_handler_recv_resumes(pair, sigusr1_flag):
     a, b = pair
     b.rcvtimeo = -1
@@ -394,7 +398,7 @@ def test_returning_handler_recv_resumes(pair, sigusr1_flag):
     def run():
         wait_until_main_blocked()
         signal.pthread_kill(MAIN.ident, signal.SIGUSR1)
-        sigusr1_flag.wait()   # the handler ran (in the main thread)
+        sigusr1_flag.wait()  # the handler ran (in the main thread)
         a.send(b"delivered after the signal")
 
     t = in_thread(run)
@@ -506,6 +510,7 @@ def test_connected_pair_helper(ctx, ipc_endpoint):
 # the main thread's wait is not interrupted either: only the checks between
 # slices can notice it, as on Windows.
 
+
 @pytest.fixture
 def sliced():
     before = _zmq.sliced_wait()
@@ -517,11 +522,13 @@ def sliced():
 def signal_elsewhere_when_blocked(signum=signal.SIGINT, then=None):
     """Once the main thread sleeps in its call, deliver ``signum`` to this helper
     thread (as Windows delivers Ctrl-C), then run ``then``."""
+
     def run():
         wait_until_main_blocked()
         signal.pthread_kill(threading.get_ident(), signum)
         if then is not None:
             then()
+
     return in_thread(run)
 
 
@@ -545,8 +552,11 @@ def test_sliced_recv_raises_keyboard_interrupt_and_loses_nothing(pair, sliced, s
 def test_sliced_recv_variants_interrupted(pair, sliced, sigint_default, call):
     a, b = pair
     b.rcvtimeo = -1
-    fn = {"recv_frame": lambda: b.recv(copy=False), "recv_multipart": b.recv_multipart,
-          "recv_into": lambda: b.recv_into(bytearray(10))}[call]
+    fn = {
+        "recv_frame": lambda: b.recv(copy=False),
+        "recv_multipart": b.recv_multipart,
+        "recv_into": lambda: b.recv_into(bytearray(10)),
+    }[call]
     t = signal_elsewhere_when_blocked()
     with pytest.raises(KeyboardInterrupt):
         _blocking_call(fn)
@@ -555,14 +565,13 @@ def test_sliced_recv_variants_interrupted(pair, sliced, sigint_default, call):
     assert b.recv_multipart() == [b"one", b"two"]
 
 
-def test_sliced_send_at_hwm_interrupted_sends_nothing(ctx, ipc_endpoint, sliced,
-                                                       sigint_default):
+def test_sliced_send_at_hwm_interrupted_sends_nothing(ctx, ipc_endpoint, sliced, sigint_default):
     """Blocked at the high-water mark, Ctrl-C leaves the queue as it was: every
     earlier message arrives, in order, and the interrupted one does not."""
     push = ctx.socket(zmq.PUSH)
     push.linger = 0
     push.sndhwm = 1
-    push.connect(ipc_endpoint)      # nobody there yet: messages queue
+    push.connect(ipc_endpoint)  # nobody there yet: messages queue
     sent = []
     with pytest.raises(zmq.Again):
         while True:
@@ -601,8 +610,9 @@ def test_sliced_poll_with_timeout_interrupted(pair, sliced, sigint_default):
 def test_sliced_recv_resumes_after_a_handler_that_returns(pair, sliced, sigusr1_flag):
     a, b = pair
     b.rcvtimeo = -1
-    t = signal_elsewhere_when_blocked(signal.SIGUSR1, then=lambda: (
-        sigusr1_flag.wait(), a.send(b"after the handler")))
+    t = signal_elsewhere_when_blocked(
+        signal.SIGUSR1, then=lambda: (sigusr1_flag.wait(), a.send(b"after the handler"))
+    )
     assert _blocking_call(b.recv) == b"after the handler"
     t.join()
     assert sigusr1_flag.is_set()
@@ -622,7 +632,7 @@ def test_sliced_rcvtimeo_still_raises_again(pair, sliced, timeout_ms):
     b.rcvtimeo = timeout_ms
     with pytest.raises(zmq.Again):
         b.recv()
-    assert b.poll(0) == 0   # nothing was consumed or invented
+    assert b.poll(0) == 0  # nothing was consumed or invented
 
 
 def test_sliced_sndtimeo_at_hwm_raises_again(ctx, ipc_endpoint, sliced):
@@ -644,10 +654,22 @@ def test_sliced_wait_is_chosen_by_environment():
 
     code = "import zmqipc; print(zmqipc._zmq.sliced_wait())"
     env = dict(os.environ, ZMQIPC_SLICED_WAIT="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(zmq.__file__)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(zmq.__file__)),
+    )
     assert out.stdout.strip() == "True"
     env.pop("ZMQIPC_SLICED_WAIT")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(zmq.__file__)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(zmq.__file__)),
+    )
     assert out.stdout.strip() == str(os.name == "nt")

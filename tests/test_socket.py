@@ -9,13 +9,25 @@ import pytest
 import zmqipc as zmq
 from conftest import connected_pair, guard
 
-STABLE_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
-                "XPUB", "XSUB", "STREAM"]
-DRAFT_TYPES = ["SERVER", "CLIENT", "RADIO", "DISH", "GATHER", "SCATTER", "DGRAM", "PEER",
-               "CHANNEL"]
+STABLE_TYPES = [
+    "PAIR",
+    "PUB",
+    "SUB",
+    "REQ",
+    "REP",
+    "DEALER",
+    "ROUTER",
+    "PULL",
+    "PUSH",
+    "XPUB",
+    "XSUB",
+    "STREAM",
+]
+DRAFT_TYPES = ["SERVER", "CLIENT", "RADIO", "DISH", "GATHER", "SCATTER", "DGRAM", "PEER", "CHANNEL"]
 
 
 # --- socket types ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", STABLE_TYPES)
 def test_every_stable_socket_type(ctx, name):
@@ -70,6 +82,7 @@ def test_old_type_aliases():
 
 # --- bind / connect / unbind / disconnect ------------------------------------------------
 
+
 def test_round_trip_every_transport(ctx, transport_endpoint):
     server, client = connected_pair(ctx, transport_endpoint, (zmq.REP, zmq.REQ))
     client.send(b"request")
@@ -97,7 +110,7 @@ def test_last_endpoint_empty_before_bind(ctx):
 def test_bind_to_random_port(ctx):
     s = ctx.socket(zmq.PULL)
     port = s.bind_to_random_port("tcp://127.0.0.1")
-    assert isinstance(port, int) and 0 < port <= 65535   # the OS picks (as pyzmq)
+    assert isinstance(port, int) and 0 < port <= 65535  # the OS picks (as pyzmq)
     assert s.last_endpoint == ("tcp://127.0.0.1:%d" % port).encode()
     c = ctx.socket(zmq.PUSH)
     guard(s, c)
@@ -108,8 +121,7 @@ def test_bind_to_random_port(ctx):
 
 def test_bind_to_random_port_range(ctx):
     s = ctx.socket(zmq.PULL)
-    port = s.bind_to_random_port("tcp://127.0.0.1", min_port=40000, max_port=40500,
-                                 max_tries=200)
+    port = s.bind_to_random_port("tcp://127.0.0.1", min_port=40000, max_port=40500, max_tries=200)
     assert 40000 <= port < 40500
     assert s.last_endpoint.endswith(b":%d" % port)
 
@@ -123,8 +135,7 @@ def test_bind_to_random_port_gives_up_with_zmqbinderror(ctx):
     try:
         s = ctx.socket(zmq.PULL)
         with pytest.raises(zmq.ZMQBindError):
-            s.bind_to_random_port("tcp://127.0.0.1", min_port=port, max_port=port + 1,
-                                  max_tries=3)
+            s.bind_to_random_port("tcp://127.0.0.1", min_port=port, max_port=port + 1, max_tries=3)
     finally:
         holder.close()
 
@@ -170,7 +181,7 @@ def test_unbind_frees_endpoint(ctx):
     a.unbind(url)
     wait_listener_closed(mon)
     b = ctx.socket(zmq.PULL)
-    b.bind(url)   # free again
+    b.bind(url)  # free again
     assert b.last_endpoint == url.encode()
 
 
@@ -186,7 +197,7 @@ def test_disconnect(ctx, ipc_endpoint):
     client.send(b"one")
     assert server.recv() == b"one"
     client.disconnect(ipc_endpoint)
-    with pytest.raises(zmq.Again):   # no peer left: PUSH cannot queue
+    with pytest.raises(zmq.Again):  # no peer left: PUSH cannot queue
         client.send(b"two", zmq.NOBLOCK)
     with pytest.raises(zmq.ZMQError) as info:
         client.disconnect(ipc_endpoint)
@@ -202,7 +213,7 @@ def test_with_bind_unbinds(ctx, ipc_endpoint):
     # unbound: the endpoint can be bound again by another socket
     other = ctx.socket(zmq.PULL)
     other.bind(ipc_endpoint)
-    with pytest.raises(zmq.ZMQError):   # and s no longer has it
+    with pytest.raises(zmq.ZMQError):  # and s no longer has it
         s.unbind(ipc_endpoint)
 
 
@@ -211,9 +222,9 @@ def test_with_bind_wildcard_port_unbinds_resolved_endpoint(ctx):
     mon = closed_monitor(s)
     with s.bind("tcp://127.0.0.1:*"):
         url = s.last_endpoint.decode()
-    wait_listener_closed(mon)   # unbind("tcp://127.0.0.1:*") would fail: ENOENT
+    wait_listener_closed(mon)  # unbind("tcp://127.0.0.1:*") would fail: ENOENT
     other = ctx.socket(zmq.PULL)
-    other.bind(url)   # the random port was released
+    other.bind(url)  # the random port was released
 
 
 def test_with_bind_on_closed_socket_exits_quietly(ctx, ipc_endpoint):
@@ -228,7 +239,7 @@ def test_with_connect_disconnects(ctx, ipc_endpoint):
     with client.connect(ipc_endpoint):
         client.send(b"inside")
         assert server.recv() == b"inside"
-    with pytest.raises(zmq.ZMQError):   # already disconnected by the with block
+    with pytest.raises(zmq.ZMQError):  # already disconnected by the with block
         client.disconnect(ipc_endpoint)
 
 
@@ -255,6 +266,7 @@ def test_endpoint_bytes_accepted(ctx, ipc_endpoint):
 
 # --- send / recv ------------------------------------------------------------------------
 
+
 def test_send_recv_bytes(pair):
     a, b = pair
     a.send(b"hello")
@@ -268,9 +280,11 @@ def test_send_empty_message(pair):
     assert b.recv() == b""
 
 
-@pytest.mark.parametrize("data", [bytearray(b"bytearray"), memoryview(b"memoryview"),
-                                  np.arange(5, dtype=np.int32)], ids=["bytearray", "memoryview",
-                                                                      "numpy"])
+@pytest.mark.parametrize(
+    "data",
+    [bytearray(b"bytearray"), memoryview(b"memoryview"), np.arange(5, dtype=np.int32)],
+    ids=["bytearray", "memoryview", "numpy"],
+)
 def test_send_buffer_objects(pair, data):
     a, b = pair
     a.send(data)
@@ -372,7 +386,7 @@ def test_frame_metadata_socket_type(ctx, ipc_endpoint):
     client.send(b"x")
     f = server.recv(copy=False)
     assert f.get("Socket-Type") == "PUSH"
-    assert f.get(b"Socket-Type") == "PUSH"   # bytes names too, as pyzmq
+    assert f.get(b"Socket-Type") == "PUSH"  # bytes names too, as pyzmq
     assert isinstance(f.get("Peer-Address"), str)
 
 
@@ -392,7 +406,7 @@ def test_frame_construction_and_send(pair):
     f = zmq.Frame(b"framed")
     assert f.bytes == b"framed" and len(f) == 5 + 1 and not f.more
     a.send(f)
-    a.send(f)   # a Frame can be sent again (libzmq gets a copy)
+    a.send(f)  # a Frame can be sent again (libzmq gets a copy)
     assert b.recv() == b"framed"
     assert b.recv() == b"framed"
     assert zmq.Frame().bytes == b""
@@ -457,12 +471,12 @@ def test_tracked_frame(pair):
 def test_message_tracker_wait_timeout_raises_notdone(ctx):
     s = ctx.socket(zmq.PUSH)
     s.linger = 0
-    s.connect("tcp://127.0.0.1:1")   # queued, never delivered
+    s.connect("tcp://127.0.0.1:1")  # queued, never delivered
     tracker = s.send(bytes(1_000_000), copy=False, track=True)
     assert not tracker.done
     with pytest.raises(zmq.NotDone):
         tracker.wait(0.01)
-    s.close()   # dropping the queued message releases the buffer
+    s.close()  # dropping the queued message releases the buffer
     tracker.wait(GUARD_S)
     assert tracker.done
 
@@ -540,7 +554,7 @@ def test_pub_sub_subscribe_unsubscribe(ctx, ipc_endpoint):
     pub.bind(ipc_endpoint)
     sub.connect(ipc_endpoint)
     sub.subscribe(b"a")
-    sub.subscribe("b")          # str topics are UTF-8 encoded
+    sub.subscribe("b")  # str topics are UTF-8 encoded
     sub.setsockopt(zmq.SUBSCRIBE, b"sync")
     _sync(pub, sub)
     assert _collect(pub, sub, [b"a1", b"b1", b"c1", b"a2", b"xa"]) == [b"a1", b"b1", b"a2"]
@@ -578,15 +592,15 @@ def test_subscribe_attribute_style(ctx, inproc_endpoint):
     sub = ctx.socket(zmq.SUB)
     guard(pub, sub)
     pub.bind(inproc_endpoint)
-    sub.subscribe = b"x"        # noqa: attribute-style option
+    sub.subscribe = b"x"  # attribute-style option
     sub.connect(inproc_endpoint)
-    assert callable(sub.subscribe)   # the method is still there
+    assert callable(sub.subscribe)  # the method is still there
     while not sub.poll(10):
         pub.send(b"x-hello")
     assert sub.recv() == b"x-hello"
     push = ctx.socket(zmq.PUSH)
     with pytest.raises(zmq.ZMQError) as info:
-        push.subscribe = b"x"   # not a SUB socket: libzmq refuses
+        push.subscribe = b"x"  # not a SUB socket: libzmq refuses
     assert info.value.errno == zmq.EINVAL
 
 
@@ -624,7 +638,7 @@ def test_stream_socket_raw_tcp(ctx):
     port = stream.bind_to_random_port("tcp://127.0.0.1")
     raw = pysocket.create_connection(("127.0.0.1", port))
     try:
-        ident, empty = stream.recv_multipart()   # connect notification
+        ident, empty = stream.recv_multipart()  # connect notification
         assert empty == b""
         raw.sendall(b"raw bytes")
         got_ident, data = stream.recv_multipart()
@@ -637,12 +651,13 @@ def test_stream_socket_raw_tcp(ctx):
 
 # --- lifetime ---------------------------------------------------------------------------
 
+
 def test_close_and_closed(ctx):
     s = ctx.socket(zmq.PUSH)
     assert s.closed is False
     s.close()
     assert s.closed is True
-    s.close()   # idempotent
+    s.close()  # idempotent
 
 
 def test_close_linger_overrides(ctx):
@@ -651,7 +666,7 @@ def test_close_linger_overrides(ctx):
     s.send(b"pending", zmq.NOBLOCK)
     s.close(linger=0)
     assert s.closed
-    ctx.term()   # returns: the pending message was dropped
+    ctx.term()  # returns: the pending message was dropped
 
 
 def test_socket_context_manager(ctx):
@@ -671,7 +686,7 @@ def test_fileno_and_events(pair):
     a, b = pair
     assert isinstance(b.fileno(), int) and b.fileno() >= 0
     assert b.fileno() == b.fd == b.getsockopt(zmq.FD)
-    assert a.poll(GUARD_MS, zmq.POLLOUT) == zmq.POLLOUT   # connected
+    assert a.poll(GUARD_MS, zmq.POLLOUT) == zmq.POLLOUT  # connected
     assert a.events & zmq.POLLOUT
     assert not (b.events & zmq.POLLIN)
     a.send(b"x")

@@ -22,12 +22,13 @@ import zmqipc as zmq
 from conftest import GUARD_MS, endpoint_for, guard
 from zmqipc import _zmq
 
-GUARD_S = GUARD_MS / 1000       # hang guards only (a lost message or release -> failure)
-BIG = 200_000                   # bytes: well above the default copy_threshold
+GUARD_S = GUARD_MS / 1000  # hang guards only (a lost message or release -> failure)
+BIG = 200_000  # bytes: well above the default copy_threshold
 assert BIG > zmq.COPY_THRESHOLD
 
 
 # --- fixtures and helpers ------------------------------------------------------------
+
 
 def guarded(sock, linger=0):
     return guard(sock, linger=linger)[0]
@@ -55,6 +56,7 @@ def wait_until(predicate, what):
 
 class Tracked(np.ndarray):
     """An ndarray subclass: instances can be weakly referenced and counted."""
+
     live = 0
 
     def __array_finalize__(self, obj):
@@ -75,6 +77,7 @@ def pattern(i, n=BIG // 8):
 
 # --- the buffer outlives the caller's reference -------------------------------------
 
+
 @pytest.mark.parametrize("transport", ["ipc", "tcp", "inproc"])
 def test_delete_array_right_after_send(ctx, ipc_dir, transport):
     push, pull = push_pull(ctx, transport, ipc_dir)
@@ -83,10 +86,12 @@ def test_delete_array_right_after_send(ctx, ipc_dir, transport):
         push.send(a, copy=False)
         del a
         gc.collect()
-    for exporter in (lambda i: bytearray(pattern(i).tobytes()),
-                     lambda i: memoryview(pattern(i).tobytes())[8:],
-                     lambda i: np.asfortranarray(pattern(i).reshape(-1, 5))):
-        push.send(exporter(100), copy=False)   # the only reference is the lease's
+    for exporter in (
+        lambda i: bytearray(pattern(i).tobytes()),
+        lambda i: memoryview(pattern(i).tobytes())[8:],
+        lambda i: np.asfortranarray(pattern(i).reshape(-1, 5)),
+    ):
+        push.send(exporter(100), copy=False)  # the only reference is the lease's
     gc.collect()
     for i in range(20):
         assert np.array_equal(np.frombuffer(pull.recv(), dtype=np.float64), pattern(i))
@@ -110,6 +115,7 @@ def test_delete_after_send_multipart_zero_copy(ctx, ipc_dir, transport):
 
 # --- references come back -------------------------------------------------------------
 
+
 def test_release_without_further_calls_via_pending_call(ctx, ipc_dir):
     """The release reaches Python with no further zmqipc call: the pending call
     scheduled by the free callback drains the queue on its own. Nothing receives:
@@ -121,9 +127,9 @@ def test_release_without_further_calls_via_pending_call(ctx, ipc_dir):
     a = tracked(BIG)
     ref = weakref.ref(a)
     before = sys.getrefcount(a)
-    push.send(a, copy=False)   # (the lease may already be gone: no check here)
+    push.send(a, copy=False)  # (the lease may already be gone: no check here)
     wait_until(lambda: sys.getrefcount(a) == before, "the pending call to drop the lease")
-    a = None   # the last reference: the lease must be gone
+    a = None  # the last reference: the lease must be gone
     assert ref() is None
     assert np.array_equal(np.frombuffer(pull.recv(), dtype=np.float64), np.zeros(BIG // 8))
 
@@ -136,7 +142,7 @@ def test_failed_drain_schedule_is_retried_by_the_next_release(ctx, ipc_dir):
     fails, the second's succeeds, and both leases go with no zmqipc call."""
     url = endpoint_for("ipc", ipc_dir)
     push = guarded(ctx.socket(zmq.PUSH))
-    push.connect(url)                 # queued in the pipe until a peer binds
+    push.connect(url)  # queued in the pipe until a peer binds
     first, second = tracked(BIG, 1), tracked(BIG, 2)
     t1 = push.send(first, copy=False, track=True)
     t2 = push.send(second, copy=False, track=True)
@@ -145,11 +151,13 @@ def test_failed_drain_schedule_is_retried_by_the_next_release(ctx, ipc_dir):
     _zmq._fail_next_drain_schedules(1)
     try:
         pull = guarded(ctx.socket(zmq.PULL))
-        pull.bind(url)                # bind does not drain; libzmq now sends both
-        wait_until(lambda: t1.pending == 0 and t2.pending == 0,
-                   "a retried pending call to drain both leases")
+        pull.bind(url)  # bind does not drain; libzmq now sends both
+        wait_until(
+            lambda: t1.pending == 0 and t2.pending == 0,
+            "a retried pending call to drain both leases",
+        )
     finally:
-        _zmq._fail_next_drain_schedules(0)   # unused if a drain was already scheduled
+        _zmq._fail_next_drain_schedules(0)  # unused if a drain was already scheduled
     assert tracker.done
     assert pull.recv() == first.tobytes() and pull.recv() == second.tobytes()
 
@@ -202,13 +210,13 @@ def test_queued_without_peer_released_on_close_and_term(ctx, ipc_dir, transport,
     """Messages that never found a peer are dropped by close (LINGER 0) / term and
     every exporter is freed; nothing crashes."""
     push = guarded(ctx.socket(zmq.PUSH))
-    endpoint = endpoint_for(transport, ipc_dir).replace("*", "1")   # tcp: nobody listens on :1
+    endpoint = endpoint_for(transport, ipc_dir).replace("*", "1")  # tcp: nobody listens on :1
     push.connect(endpoint)
     refs = []
     for i in range(20):
         a = tracked(BIG, i)
         refs.append(weakref.ref(a))
-        push.send(a, copy=False)      # queued in the pipe: no peer
+        push.send(a, copy=False)  # queued in the pipe: no peer
         del a
     assert all(r() is not None for r in refs)
     if finish == "destroy":
@@ -224,7 +232,7 @@ def test_queued_at_hwm_released_on_destroy(ctx, ipc_dir, transport):
     push, pull = push_pull(ctx, transport, ipc_dir, sndhwm=2, rcvhwm=2)
     refs = []
     sent = 0
-    while True:                      # fill pipes, socket buffers and the peer's queue
+    while True:  # fill pipes, socket buffers and the peer's queue
         a = tracked(BIG, sent)
         try:
             push.send(a, copy=False, flags=zmq.NOBLOCK)
@@ -239,16 +247,16 @@ def test_queued_at_hwm_released_on_destroy(ctx, ipc_dir, transport):
         sent += 1
         assert sent < 10_000, "HWM never reached"
     assert sent >= 2
-    first = pull.recv(copy=False)    # a receiver still holding a message at term
+    first = pull.recv(copy=False)  # a receiver still holding a message at term
     assert np.frombuffer(first, dtype=np.float64)[0] == 0.0
     ctx.destroy(linger=0)
     _zmq.release_pending()
     held = [r for r in refs if r() is not None]
     if transport == "inproc":
-        assert held == refs[:1]      # only the one the received Frame still points at
+        assert held == refs[:1]  # only the one the received Frame still points at
     else:
         assert held == []
-    assert np.frombuffer(first, dtype=np.float64)[0] == 0.0   # still valid after term
+    assert np.frombuffer(first, dtype=np.float64)[0] == 0.0  # still valid after term
     del first
     _zmq.release_pending()
     assert [r() for r in refs] == [None] * len(refs)
@@ -264,7 +272,7 @@ def test_inproc_frame_outlives_context(ctx, ipc_dir):
     push.close()
     pull.close()
     ctx.term()
-    assert ref() is not None           # the Frame holds libzmq's message, which holds a
+    assert ref() is not None  # the Frame holds libzmq's message, which holds a
     view = np.frombuffer(frame, dtype=np.float64)
     assert (view == 7.0).all()
     del view, frame
@@ -272,6 +280,7 @@ def test_inproc_frame_outlives_context(ctx, ipc_dir):
 
 
 # --- MessageTracker --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp", "inproc"])
 def test_tracker_done_after_delivery(ctx, ipc_dir, transport):
@@ -299,7 +308,7 @@ def test_tracker_not_done_until_a_peer_connects(ctx, ipc_dir, close_first):
     with pytest.raises(zmq.NotDone):
         tracker.wait(0)
     if close_first:
-        push.close()                  # lingering: the message keeps waiting for a peer
+        push.close()  # lingering: the message keeps waiting for a peer
         assert not tracker.done
     pull = guarded(ctx.socket(zmq.PULL))
     pull.bind(url)
@@ -316,10 +325,10 @@ def test_tracker_multipart_and_combined(ctx, ipc_dir):
     assert t1.pending == 2
     t2 = push.send(pattern(3), copy=False, track=True)
     both = zmq.MessageTracker(t1, t2)
-    frames = pull.recv_multipart(copy=False)   # inproc: the frames are the buffers
+    frames = pull.recv_multipart(copy=False)  # inproc: the frames are the buffers
     assert not both.done
     del frames
-    assert not both.done and t1.done          # done drains the queue itself
+    assert not both.done and t1.done  # done drains the queue itself
     frame = pull.recv(copy=False)
     assert not t2.done
     del frame
@@ -333,22 +342,23 @@ def test_tracked_frame_send(ctx, ipc_dir):
     tracker = push.send(frame, copy=False)
     assert tracker is frame.tracker
     assert np.array_equal(np.frombuffer(pull.recv(), dtype=np.float64), pattern(4))
-    assert not tracker.done            # the Frame itself still holds the buffer
-    assert memoryview(frame).readonly   # a Frame made for sending is read-only
+    assert not tracker.done  # the Frame itself still holds the buffer
+    assert memoryview(frame).readonly  # a Frame made for sending is read-only
     del frame
     tracker.wait(GUARD_S)
 
 
 # --- copy_threshold ----------------------------------------------------------------------
 
+
 def test_small_buffer_is_copied(ctx, ipc_dir):
     push = guarded(ctx.socket(zmq.PUSH))
-    push.connect(endpoint_for("ipc", ipc_dir))             # no peer: anything zero-copy stays held
+    push.connect(endpoint_for("ipc", ipc_dir))  # no peer: anything zero-copy stays held
     small = bytearray(b"s" * (push.copy_threshold - 1))
     tracker = push.send(small, copy=False, track=True)
-    assert tracker.done                               # copied: nothing held
-    small.extend(b"more")                             # and not exported any more
-    big = bytearray(b"b" * push.copy_threshold)       # at the threshold: zero-copy
+    assert tracker.done  # copied: nothing held
+    small.extend(b"more")  # and not exported any more
+    big = bytearray(b"b" * push.copy_threshold)  # at the threshold: zero-copy
     tracker = push.send(big, copy=False, track=True)
     assert not tracker.done
     push.close(linger=0)
@@ -361,8 +371,10 @@ def test_copy_threshold_zero_makes_everything_zero_copy(ctx, ipc_dir):
     push = guarded(ctx.socket(zmq.PUSH, copy_threshold=0))
     assert push.copy_threshold == 0
     push.connect(url)
-    trackers = [push.send(data, copy=False, track=True)
-                for data in (b"x", bytearray(10), np.arange(3, dtype=np.uint8), b"")]
+    trackers = [
+        push.send(data, copy=False, track=True)
+        for data in (b"x", bytearray(10), np.arange(3, dtype=np.uint8), b"")
+    ]
     assert not any(t.done for t in trackers)
     pull = guarded(ctx.socket(zmq.PULL))
     pull.bind(url)
@@ -374,12 +386,13 @@ def test_copy_threshold_zero_makes_everything_zero_copy(ctx, ipc_dir):
 def test_copy_threshold_is_per_socket(ctx, ipc_dir):
     push = guarded(ctx.socket(zmq.PUSH))
     assert push.copy_threshold == zmq.COPY_THRESHOLD
-    push.copy_threshold = 1 << 30                    # everything copied
+    push.copy_threshold = 1 << 30  # everything copied
     push.connect(endpoint_for("ipc", ipc_dir))
     assert push.send(bytearray(BIG), copy=False, track=True).done
 
 
 # --- exporters are locked while libzmq holds them ------------------------------------------
+
 
 def test_bytearray_locked_during_zero_copy_send(ctx, ipc_dir):
     url = endpoint_for("ipc", ipc_dir)
@@ -393,24 +406,24 @@ def test_bytearray_locked_during_zero_copy_send(ctx, ipc_dir):
         del ba[:10]
     with pytest.raises(BufferError):
         ba.clear()
-    ba[0] = 7                  # in-place writes are allowed -- and travel (no copy was made)
+    ba[0] = 7  # in-place writes are allowed -- and travel (no copy was made)
     pull = guarded(ctx.socket(zmq.PULL))
     pull.bind(url)
     received = pull.recv()
     assert received[0] == 7 and len(received) == BIG
     tracker.wait(GUARD_S)
-    ba.extend(b"x")            # released: resizable again
+    ba.extend(b"x")  # released: resizable again
     assert len(ba) == BIG + 1
 
 
 def test_failed_noblock_send_releases_buffer_at_once(ctx):
-    push = guarded(ctx.socket(zmq.PUSH))                   # never connected: EAGAIN
+    push = guarded(ctx.socket(zmq.PUSH))  # never connected: EAGAIN
     ba = bytearray(BIG)
     before = sys.getrefcount(ba)
     with pytest.raises(zmq.Again):
         push.send(ba, copy=False, flags=zmq.NOBLOCK)
     assert sys.getrefcount(ba) == before
-    ba.extend(b"x")                                        # no BufferError
+    ba.extend(b"x")  # no BufferError
     with pytest.raises(zmq.Again):
         push.send_multipart([ba, bytearray(BIG)], copy=False, flags=zmq.NOBLOCK)
     ba.extend(b"y")
@@ -422,7 +435,7 @@ def test_non_contiguous_refused_before_anything_is_sent(ctx, ipc_dir):
     with pytest.raises(ValueError, match="contiguous"):
         push.send(strided, copy=False)
     with pytest.raises(ValueError, match="contiguous"):
-        push.send_multipart([b"head", strided], copy=False)   # not half-sent
+        push.send_multipart([b"head", strided], copy=False)  # not half-sent
     with pytest.raises(ValueError, match="contiguous"):
         push.send_multipart([b"head", strided], copy=True)
     push.send(b"next")
@@ -430,6 +443,7 @@ def test_non_contiguous_refused_before_anything_is_sent(ctx, ipc_dir):
 
 
 # --- received frames ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp", "inproc"])
 @pytest.mark.parametrize("size", [10, 1000, BIG])
@@ -447,7 +461,7 @@ def test_received_frames_are_writable(ctx, ipc_dir, transport, size):
     arr[-1] = 0xCD
     assert frame.bytes[0] == 0xAB and frame.bytes[-1] == 0xCD
     del view, frame
-    assert arr[0] == 0xAB                  # the array keeps the message alive
+    assert arr[0] == 0xAB  # the array keeps the message alive
 
 
 def test_sent_frame_is_read_only():
@@ -460,6 +474,7 @@ def test_sent_frame_is_read_only():
 
 # --- volume: releases keep up ----------------------------------------------------------
 
+
 def test_many_zero_copy_sends_inproc_stay_bounded(ctx, ipc_dir):
     """200k zero-copy sends of 100 KB arrays: every buffer is released, and the
     number alive at once stays bounded by what is in flight."""
@@ -469,7 +484,7 @@ def test_many_zero_copy_sends_inproc_stay_bounded(ctx, ipc_dir):
     max_live = 0
     for start in range(0, n, batch):
         for i in range(start, start + batch):
-            a = np.empty(12_800, dtype=np.float64).view(Tracked)    # 100 KB
+            a = np.empty(12_800, dtype=np.float64).view(Tracked)  # 100 KB
             a[0] = i
             a[-1] = -i
             push.send(a, copy=False)
@@ -498,7 +513,7 @@ def test_many_zero_copy_sends_ipc_receiver_thread(ctx, ipc_dir):
                 got = np.frombuffer(pull.recv(copy=False), dtype=np.float64)
                 if not (got[0] == i and got[-1] == -i and got.size == 12_800):
                     errors.append((i, got[0], got[-1]))
-        except Exception as e:   # pragma: no cover - reported below
+        except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
     thread = threading.Thread(target=receive)
@@ -566,8 +581,12 @@ print("exiting")
 @pytest.mark.parametrize("scenario", ["open", "closed", "linger_forever", "inproc_frames"])
 def test_interpreter_exit_with_zero_copy_messages_queued(ipc_dir, scenario):
     """Exiting with zero-copy messages still inside libzmq neither crashes nor hangs."""
-    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, scenario, endpoint_for("ipc", ipc_dir)],
-                          capture_output=True, text=True, timeout=60,
-                          cwd=ipc_dir)   # not the checkout: see conftest
+    proc = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, scenario, endpoint_for("ipc", ipc_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ipc_dir,
+    )  # not the checkout: see conftest
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "exiting"

@@ -37,15 +37,37 @@ with atheris.instrument_imports():
     from zmqipc import arrays
     from zmqipc.utils import monitor, z85
 
-DTYPES = ["<f8", "|u1", ">i4", "<c16", "|b1", "|V0", "|S0", "<U0", "|V8", "|S3", "<U2",
-          "<M8[ns]", "<m8[D]", "|O", "<f2", "x", "", "<f8,<i4", "(2,3)<f4", "<f8[2]", "V",
-          "|V-1", "<i8" * 40]
+DTYPES = [
+    "<f8",
+    "|u1",
+    ">i4",
+    "<c16",
+    "|b1",
+    "|V0",
+    "|S0",
+    "<U0",
+    "|V8",
+    "|S3",
+    "<U2",
+    "<M8[ns]",
+    "<m8[D]",
+    "|O",
+    "<f2",
+    "x",
+    "",
+    "<f8,<i4",
+    "(2,3)<f4",
+    "<f8[2]",
+    "V",
+    "|V-1",
+    "<i8" * 40,
+]
 
 ctx = zmq.Context()
 sender, receiver = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
 for s in (sender, receiver):
     s.linger = 0
-    s.rcvtimeo = s.sndtimeo = 10_000   # a message lost would hang: fail instead
+    s.rcvtimeo = s.sndtimeo = 10_000  # a message lost would hang: fail instead
 receiver.bind("inproc://fuzz")
 sender.connect("inproc://fuzz")
 
@@ -69,31 +91,47 @@ def descr(fdp, depth=0):
 
 def header(fdp):
     """A well-formed JSON header whose fields the input picks."""
-    meta = {"zmqipc_array": fdp.PickValueInList([1, 1, 1, 2, "1", None]),
-            "dtype": descr(fdp),
-            "shape": [fdp.PickValueInList([0, 1, 2, 7, 10**18, -1, True, 2**63, 1.0])
-                      if fdp.ConsumeBool() else fdp.ConsumeIntInRange(0, 64)
-                      for _ in range(fdp.ConsumeIntInRange(0, 5))],
-            "order": fdp.PickValueInList(["C", "F", "A", None]),
-            "nbytes": fdp.ConsumeIntInRange(-1, 4096)}
-    if fdp.ConsumeIntInRange(0, 7) == 0:   # a shared-memory descriptor (zmqipc.shm)
-        meta["shm"] = fdp.PickValueInList([fdp.ConsumeUnicode(40), [1, "zq", "h", 0, 0],
-                                           [fdp.ConsumeUnicode(8) for _ in range(5)], {}, None,
-                                           [1, fdp.ConsumeUnicode(12), fdp.ConsumeUnicode(12),
-                                            fdp.ConsumeIntInRange(-1, 1 << 40),
-                                            fdp.ConsumeIntInRange(-1, 1 << 40)]])
+    meta = {
+        "zmqipc_array": fdp.PickValueInList([1, 1, 1, 2, "1", None]),
+        "dtype": descr(fdp),
+        "shape": [
+            fdp.PickValueInList([0, 1, 2, 7, 10**18, -1, True, 2**63, 1.0])
+            if fdp.ConsumeBool()
+            else fdp.ConsumeIntInRange(0, 64)
+            for _ in range(fdp.ConsumeIntInRange(0, 5))
+        ],
+        "order": fdp.PickValueInList(["C", "F", "A", None]),
+        "nbytes": fdp.ConsumeIntInRange(-1, 4096),
+    }
+    if fdp.ConsumeIntInRange(0, 7) == 0:  # a shared-memory descriptor (zmqipc.shm)
+        meta["shm"] = fdp.PickValueInList(
+            [
+                fdp.ConsumeUnicode(40),
+                [1, "zq", "h", 0, 0],
+                [fdp.ConsumeUnicode(8) for _ in range(5)],
+                {},
+                None,
+                [
+                    1,
+                    fdp.ConsumeUnicode(12),
+                    fdp.ConsumeUnicode(12),
+                    fdp.ConsumeIntInRange(-1, 1 << 40),
+                    fdp.ConsumeIntInRange(-1, 1 << 40),
+                ],
+            ]
+        )
     for key in list(meta):
         if fdp.ConsumeIntInRange(0, 15) == 0:
             del meta[key]
     data = json.dumps(meta).encode()
-    if fdp.ConsumeIntInRange(0, 7) == 0:   # sometimes cut or mangle the JSON
-        data = data[:fdp.ConsumeIntInRange(0, len(data))]
+    if fdp.ConsumeIntInRange(0, 7) == 0:  # sometimes cut or mangle the JSON
+        data = data[: fdp.ConsumeIntInRange(0, len(data))]
     return data
 
 
 def array_message(fdp):
     head = header(fdp) if fdp.ConsumeBool() else fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 200))
-    try:   # a data frame of the size the header claims, most of the time
+    try:  # a data frame of the size the header claims, most of the time
         size = json.loads(head)["nbytes"]
         size = size if type(size) is int and 0 <= size <= 1 << 16 else 0
     except Exception:
@@ -102,7 +140,7 @@ def array_message(fdp):
         size = fdp.ConsumeIntInRange(0, 4096)
     frames = [head, fdp.ConsumeBytes(size).ljust(size, b"\0")]
     if fdp.ConsumeIntInRange(0, 7) == 0:
-        frames = frames[:fdp.ConsumeIntInRange(1, 2)] + [b"x"] * fdp.ConsumeIntInRange(0, 2)
+        frames = frames[: fdp.ConsumeIntInRange(1, 2)] + [b"x"] * fdp.ConsumeIntInRange(0, 2)
     return frames
 
 
@@ -182,10 +220,24 @@ def parse_header_built(fdp):
     arrays.parse_array_header(header(fdp))
 
 
-TARGETS = [parse_header_raw, parse_header_built, recv_array, recv_array_into, recv_multipart,
-           recv_string, recv_json, recv_into, z85_decode, curve_public, monitor_event]
-EXPECTED = {recv_json: (ValueError, RecursionError), monitor_event: (RuntimeError, ValueError),
-            curve_public: (ValueError, zmq.ZMQError)}
+TARGETS = [
+    parse_header_raw,
+    parse_header_built,
+    recv_array,
+    recv_array_into,
+    recv_multipart,
+    recv_string,
+    recv_json,
+    recv_into,
+    z85_decode,
+    curve_public,
+    monitor_event,
+]
+EXPECTED = {
+    recv_json: (ValueError, RecursionError),
+    monitor_event: (RuntimeError, ValueError),
+    curve_public: (ValueError, zmq.ZMQError),
+}
 
 
 def one_input(data):
@@ -195,7 +247,7 @@ def one_input(data):
         target(fdp)
     except EXPECTED.get(target, (ValueError, TypeError)):
         pass
-    if receiver.poll(0):   # a refused message must not leave frames behind
+    if receiver.poll(0):  # a refused message must not leave frames behind
         left = receiver.recv_multipart()
         raise AssertionError("socket out of step after %s: %r left" % (target.__name__, left))
 

@@ -25,15 +25,41 @@ OPTION_TYPES_PXI = os.path.join(ROOT, "zmqipc", "_option_types.pxi")
 # bytes: binary (returned as stored); string: NUL-terminated text; curve_key: 32
 # raw bytes or 40 Z85 characters when set, read back as Z85 text.
 OPTION_TYPES = {
-    "int64": ["AFFINITY", "MAXMSGSIZE", "VMCI_BUFFER_SIZE", "VMCI_BUFFER_MIN_SIZE",
-              "VMCI_BUFFER_MAX_SIZE"],
+    "int64": [
+        "AFFINITY",
+        "MAXMSGSIZE",
+        "VMCI_BUFFER_SIZE",
+        "VMCI_BUFFER_MIN_SIZE",
+        "VMCI_BUFFER_MAX_SIZE",
+    ],
     "fd": ["FD"],
-    "bytes": ["ROUTING_ID", "SUBSCRIBE", "UNSUBSCRIBE", "TCP_ACCEPT_FILTER",
-              "CONNECT_ROUTING_ID", "XPUB_WELCOME_MSG", "HELLO_MSG", "DISCONNECT_MSG"],
-    "string": ["LAST_ENDPOINT", "PLAIN_USERNAME", "PLAIN_PASSWORD", "ZAP_DOMAIN",
-               "GSSAPI_PRINCIPAL", "GSSAPI_SERVICE_PRINCIPAL", "SOCKS_PROXY", "BINDTODEVICE",
-               "METADATA", "SOCKS_USERNAME", "SOCKS_PASSWORD", "WSS_KEY_PEM", "WSS_CERT_PEM",
-               "WSS_TRUST_PEM", "WSS_HOSTNAME"],
+    "bytes": [
+        "ROUTING_ID",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "TCP_ACCEPT_FILTER",
+        "CONNECT_ROUTING_ID",
+        "XPUB_WELCOME_MSG",
+        "HELLO_MSG",
+        "DISCONNECT_MSG",
+    ],
+    "string": [
+        "LAST_ENDPOINT",
+        "PLAIN_USERNAME",
+        "PLAIN_PASSWORD",
+        "ZAP_DOMAIN",
+        "GSSAPI_PRINCIPAL",
+        "GSSAPI_SERVICE_PRINCIPAL",
+        "SOCKS_PROXY",
+        "BINDTODEVICE",
+        "METADATA",
+        "SOCKS_USERNAME",
+        "SOCKS_PASSWORD",
+        "WSS_KEY_PEM",
+        "WSS_CERT_PEM",
+        "WSS_TRUST_PEM",
+        "WSS_HOSTNAME",
+    ],
     "curve_key": ["CURVE_PUBLICKEY", "CURVE_SECRETKEY", "CURVE_SERVERKEY"],
 }
 
@@ -61,22 +87,42 @@ BY_SECTION = {
 }
 DEVICE_TYPES = ["ZMQ_STREAMER", "ZMQ_FORWARDER", "ZMQ_QUEUE"]
 # Plain int names (not enum members) kept from zmq.h.
-PLAIN_INTS = ["ZMQ_VERSION_MAJOR", "ZMQ_VERSION_MINOR", "ZMQ_VERSION_PATCH", "ZMQ_HAUSNUMERO",
-              "ZMQ_IO_THREADS_DFLT", "ZMQ_MAX_SOCKETS_DFLT", "ZMQ_THREAD_PRIORITY_DFLT",
-              "ZMQ_THREAD_SCHED_POLICY_DFLT", "ZMQ_GROUP_MAX_LENGTH", "ZMQ_POLLITEMS_DFLT",
-              "ZMQ_GSSAPI_NT_HOSTBASED", "ZMQ_GSSAPI_NT_USER_NAME",
-              "ZMQ_GSSAPI_NT_KRB5_PRINCIPAL", "ZMQ_CURRENT_EVENT_VERSION",
-              "ZMQ_CURRENT_EVENT_VERSION_DRAFT"]
+PLAIN_INTS = [
+    "ZMQ_VERSION_MAJOR",
+    "ZMQ_VERSION_MINOR",
+    "ZMQ_VERSION_PATCH",
+    "ZMQ_HAUSNUMERO",
+    "ZMQ_IO_THREADS_DFLT",
+    "ZMQ_MAX_SOCKETS_DFLT",
+    "ZMQ_THREAD_PRIORITY_DFLT",
+    "ZMQ_THREAD_SCHED_POLICY_DFLT",
+    "ZMQ_GROUP_MAX_LENGTH",
+    "ZMQ_POLLITEMS_DFLT",
+    "ZMQ_GSSAPI_NT_HOSTBASED",
+    "ZMQ_GSSAPI_NT_USER_NAME",
+    "ZMQ_GSSAPI_NT_KRB5_PRINCIPAL",
+    "ZMQ_CURRENT_EVENT_VERSION",
+    "ZMQ_CURRENT_EVENT_VERSION_DRAFT",
+]
 # pyzmq's names that zmq.h lacks: (enum, member, value expression).
 EXTRA_MEMBERS = [
-    ("SocketType", "UPSTREAM", "7"),        # old names of PULL/PUSH
+    ("SocketType", "UPSTREAM", "7"),  # old names of PULL/PUSH
     ("SocketType", "DOWNSTREAM", "8"),
-    ("SocketOption", "HWM", "1"),           # pseudo-option: SNDHWM and RCVHWM together
+    ("SocketOption", "HWM", "1"),  # pseudo-option: SNDHWM and RCVHWM together
 ]
 # errno names: libzmq's own (zmq.h) plus the C library's it reports. The values
 # are read from the compiled library (they differ between platforms).
-LIBC_ERRNOS = ["EAGAIN", "EFAULT", "EINVAL", "EINTR", "ENOMEM", "EACCES", "ENOENT",
-               "ENAMETOOLONG", "EMFILE"]
+LIBC_ERRNOS = [
+    "EAGAIN",
+    "EFAULT",
+    "EINVAL",
+    "EINTR",
+    "ENOMEM",
+    "EACCES",
+    "ENOENT",
+    "ENAMETOOLONG",
+    "EMFILE",
+]
 
 ENUMS = [  # (name, base, doc), in flat-name precedence order (the last one wins)
     ("ContextOption", "IntEnum", "Options for Context.set/get."),
@@ -135,7 +181,7 @@ def classify(text):
         if name in ("ZMQ_VERSION", "ZMQ_DEFINED_STDINT", "ZMQ_HAS_CAPABILITIES", "ZMQ_EXPORT"):
             continue
         if expr.startswith('"'):
-            continue   # message property names (strings)
+            continue  # message property names (strings)
         try:
             value = evaluate(expr, values)
         except (ValueError, NameError, SyntaxError):
@@ -164,8 +210,11 @@ def classify(text):
     # errnos zmq.h defines where the C library lacks them, then libzmq's own
     errnos = re.findall(r"#ifndef (E[A-Z]+)\n", text)
     errnos += re.findall(r"#define (E[A-Z]+) \(ZMQ_HAUSNUMERO", text)
-    plain["VERSION"] = values["ZMQ_VERSION_MAJOR"] * 10000 + values["ZMQ_VERSION_MINOR"] * 100 \
+    plain["VERSION"] = (
+        values["ZMQ_VERSION_MAJOR"] * 10000
+        + values["ZMQ_VERSION_MINOR"] * 100
         + values["ZMQ_VERSION_PATCH"]
+    )
     for enum, member, expr in EXTRA_MEMBERS:
         members[enum].append((member, evaluate(expr, {}), None, member))
     return members, plain, list(dict.fromkeys(LIBC_ERRNOS + errnos))
@@ -224,7 +273,7 @@ class Errno(IntEnum):
         out.append('    %s = _ERRNO["%s"]\n' % (name, name))
     flat = {}
     for enum, base, doc in ENUMS:
-        out.append("\n\nclass %s(%s):\n    \"\"\"%s\"\"\"\n\n" % (enum, base, doc))
+        out.append('\n\nclass %s(%s):\n    """%s"""\n\n' % (enum, base, doc))
         if enum == "SocketOption":
             out.append('''    @property
     def value_type(self) -> OptionType:
@@ -240,7 +289,9 @@ class Errno(IntEnum):
             out.append("\n\n_OPTION_TYPES = {  # options whose value is not a C int\n")
             for member, value, alias, _ in members[enum]:
                 if types.get(member, "int") != "int" and not alias:
-                    out.append("    %d: OptionType.%s,  # %s\n" % (value, types[member].upper(), member))
+                    out.append(
+                        "    %d: OptionType.%s,  # %s\n" % (value, types[member].upper(), member)
+                    )
             out.append("}\n")
     for name in errnos:
         flat.setdefault(name, "Errno.%s" % name)
@@ -251,8 +302,13 @@ class Errno(IntEnum):
     for name in sorted(plain):
         out.append("%s = %d\n" % (name, plain[name]))
     out.append("DRAFT_API = False  # this build has no draft API\n")
-    names = ["OptionType", "Errno"] + [e for e, _, _ in ENUMS] + sorted(flat) \
-        + sorted(plain) + ["DRAFT_API"]
+    names = (
+        ["OptionType", "Errno"]
+        + [e for e, _, _ in ENUMS]
+        + sorted(flat)
+        + sorted(plain)
+        + ["DRAFT_API"]
+    )
     out.append("\n__all__ = [\n")
     for name in names:
         out.append('    "%s",\n' % name)
@@ -275,8 +331,10 @@ def render_option_types(members, version):
     out.append("\n\ncdef inline OptionKind option_kind(int option) noexcept nogil:\n")
     for kind in OPTION_TYPES:
         numbers = ", ".join(str(v) for v in sorted(by_kind[kind]))
-        out.append("    if option in (%s%s):\n        return OPTION_%s\n"
-                   % (numbers, "," if len(by_kind[kind]) == 1 else "", kind.upper()))
+        out.append(
+            "    if option in (%s%s):\n        return OPTION_%s\n"
+            % (numbers, "," if len(by_kind[kind]) == 1 else "", kind.upper())
+        )
     out.append("    return OPTION_INT\n")
     return "".join(out)
 
@@ -285,8 +343,10 @@ def generate():
     with open(zmq_h_path()) as f:
         members, plain, errnos = classify(f.read())
     version = "%d.%d.%d" % (plain["VERSION_MAJOR"], plain["VERSION_MINOR"], plain["VERSION_PATCH"])
-    return {CONSTANTS_PY: render_constants(members, plain, errnos, version),
-            OPTION_TYPES_PXI: render_option_types(members, version)}
+    return {
+        CONSTANTS_PY: render_constants(members, plain, errnos, version),
+        OPTION_TYPES_PXI: render_option_types(members, version),
+    }
 
 
 def main(argv):
@@ -300,8 +360,11 @@ def main(argv):
                 with open(path, "w") as f:
                     f.write(text)
     if check and stale:
-        print("generated files are not current: %s\nrun: python tools/gen_constants.py"
-              % ", ".join(stale), file=sys.stderr)
+        print(
+            "generated files are not current: %s\nrun: python tools/gen_constants.py"
+            % ", ".join(stale),
+            file=sys.stderr,
+        )
         return 1
     for path in stale:
         print("wrote " + path)

@@ -44,11 +44,12 @@ import threading
 import time
 import zlib
 
-PART = struct.Struct("<BQHHI")   # sender, message number, part index, part count, crc32(payload)
+PART = struct.Struct("<BQHHI")  # sender, message number, part index, part count, crc32(payload)
 
 
 def _zmq():
     import zmqipc
+
     return zmqipc
 
 
@@ -65,8 +66,13 @@ def _message(rng, sender, number, max_parts):
 def _whole(parts, sender, number):
     """True if ``parts`` is message ``number`` of ``sender``, complete and intact."""
     heads = [PART.unpack_from(p) for p in parts]
-    return all(h[:2] == (sender, number) and h[2] == i and h[3] == len(parts)
-               and zlib.crc32(p[PART.size:]) == h[4] for i, (h, p) in enumerate(zip(heads, parts)))
+    return all(
+        h[:2] == (sender, number)
+        and h[2] == i
+        and h[3] == len(parts)
+        and zlib.crc32(p[PART.size :]) == h[4]
+        for i, (h, p) in enumerate(zip(heads, parts))
+    )
 
 
 def sender_process(endpoint, sender, count, max_parts):
@@ -81,7 +87,7 @@ def sender_process(endpoint, sender, count, max_parts):
             push.send(parts[0])
         else:
             push.send_multipart(parts)
-    push.close(linger=-1)   # everything sent before close must arrive
+    push.close(linger=-1)  # everything sent before close must arrive
     ctx.term()
 
 
@@ -127,8 +133,10 @@ def check_fan_in(args, endpoint, total, max_parts, name, storm=False):
     pull = ctx.socket(zmq.PULL)
     pull.bind(endpoint)
     shares = [total // args.senders + (i < total % args.senders) for i in range(args.senders)]
-    procs = [multiprocessing.Process(target=sender_process, args=(endpoint, i, n, max_parts))
-             for i, n in enumerate(shares)]
+    procs = [
+        multiprocessing.Process(target=sender_process, args=(endpoint, i, n, max_parts))
+        for i, n in enumerate(shares)
+    ]
     start = time.perf_counter()
     for p in procs:
         p.start()
@@ -137,10 +145,11 @@ def check_fan_in(args, endpoint, total, max_parts, name, storm=False):
     last_message = time.perf_counter()
     with _SignalStorm(storm) as signals:
         while received + skipped < total and time.perf_counter() - start < args.time_limit:
-            if not pull.poll(100):   # (the storm's handler returns here: poll retries)
+            if not pull.poll(100):  # (the storm's handler returns here: poll retries)
                 senders_done = not any(p.is_alive() for p in procs)
-                if (senders_done and not pull.poll(0)) or \
-                        time.perf_counter() - last_message > args.idle_timeout:
+                if (
+                    senders_done and not pull.poll(0)
+                ) or time.perf_counter() - last_message > args.idle_timeout:
                     break
                 continue
             try:
@@ -152,15 +161,18 @@ def check_fan_in(args, endpoint, total, max_parts, name, storm=False):
                 continue
             last_message = time.perf_counter()
             sender, number = PART.unpack_from(parts[0])[:2]
-            if number < expected[sender] or not _whole(parts, sender, number) or \
-                    (number > expected[sender] and not storm):
+            if (
+                number < expected[sender]
+                or not _whole(parts, sender, number)
+                or (number > expected[sender] and not storm)
+            ):
                 bad += 1
             skipped += max(0, number - expected[sender])
             expected[sender] = number + 1
             received += 1
             parts_total += len(parts)
     elapsed = time.perf_counter() - start
-    if storm:   # a sender's last messages may also have been taken, then interrupted
+    if storm:  # a sender's last messages may also have been taken, then interrupted
         skipped += sum(n - e for n, e in zip(shares, expected))
     for p in procs:
         p.join()
@@ -170,19 +182,40 @@ def check_fan_in(args, endpoint, total, max_parts, name, storm=False):
         extra += 1
     ctx.destroy(linger=0)
     exitcodes = [p.exitcode for p in procs]
-    ok = received + skipped == total and skipped <= interrupts and not (bad or extra) \
+    ok = (
+        received + skipped == total
+        and skipped <= interrupts
+        and not (bad or extra)
         and exitcodes == [0] * len(procs)
-    print("%s: %d senders -> 1 receiver over ipc: %d/%d messages (%d parts) in %.1f s "
-          "(%.0f msg/s); lost %d; split, duplicated, reordered or corrupted %d; extra %d; "
-          "sender exit codes %s%s -> %s"
-          % (name, args.senders, received, total, parts_total, elapsed, received / elapsed,
-             total - received - skipped, bad, extra, exitcodes,
-             "; %d signal interrupts, %d messages taken then interrupted" % (interrupts, skipped)
-             if storm else "", "OK" if ok else "FAIL"), flush=True)
+    )
+    print(
+        "%s: %d senders -> 1 receiver over ipc: %d/%d messages (%d parts) in %.1f s "
+        "(%.0f msg/s); lost %d; split, duplicated, reordered or corrupted %d; extra %d; "
+        "sender exit codes %s%s -> %s"
+        % (
+            name,
+            args.senders,
+            received,
+            total,
+            parts_total,
+            elapsed,
+            received / elapsed,
+            total - received - skipped,
+            bad,
+            extra,
+            exitcodes,
+            "; %d signal interrupts, %d messages taken then interrupted" % (interrupts, skipped)
+            if storm
+            else "",
+            "OK" if ok else "FAIL",
+        ),
+        flush=True,
+    )
     return ok
 
 
 # --- 3. PUB/SUB --------------------------------------------------------------------------
+
 
 def _pubsub(endpoint, hwm):
     zmq = _zmq()
@@ -195,21 +228,22 @@ def _pubsub(endpoint, hwm):
     pub.bind(endpoint)
     sub.subscribe(b"")
     sub.connect(endpoint)
-    while not sub.poll(10):          # slow joiner: wait until the subscription is in
+    while not sub.poll(10):  # slow joiner: wait until the subscription is in
         pub.send(b"hello")
     while sub.poll(100):
         sub.recv()
     return ctx, pub, sub
 
 
-WIRE_SIZE = 36 + 2   # a published message (payload + crc) and its ZMTP frame header
+WIRE_SIZE = 36 + 2  # a published message (payload + crc) and its ZMTP frame header
 
 
 def _kernel_buffer_bytes():
     """The AF_UNIX send buffer plus receive buffer (Linux defaults), or a generous 1 MiB."""
     try:
-        return sum(int(open("/proc/sys/net/core/%s_default" % name).read())
-                   for name in ("wmem", "rmem"))
+        return sum(
+            int(open("/proc/sys/net/core/%s_default" % name).read()) for name in ("wmem", "rmem")
+        )
     except OSError:
         return 1 << 20
 
@@ -249,22 +283,27 @@ def check_pubsub(args, make_endpoint):
     ctx.destroy(linger=0)
     good = got == list(range(n)) and not corrupt
     ok &= good
-    print("pubsub a (HWM unlimited, subscriber reading): %d/%d received, dropped %d, corrupted %d;"
-          " expected: none dropped -> %s" % (len(got), n, n - len(got), corrupt,
-                                            "OK" if good else "FAIL"), flush=True)
+    print(
+        "pubsub a (HWM unlimited, subscriber reading): %d/%d received, dropped %d, corrupted %d;"
+        " expected: none dropped -> %s"
+        % (len(got), n, n - len(got), corrupt, "OK" if good else "FAIL"),
+        flush=True,
+    )
     # b. HWM H, subscriber not reading: K arrive, H <= K <= the queues' capacity
     ctx, pub, sub = _pubsub(make_endpoint(), hwm)
-    _publish(pub, n)                 # never blocks: PUB drops for a full subscriber
+    _publish(pub, n)  # never blocks: PUB drops for a full subscriber
     got, corrupt = _read(sub)
     ctx.destroy(linger=0)
     k = len(got)
     capacity = 2 * hwm + _kernel_buffer_bytes() // WIRE_SIZE
     good = _increasing(got) and hwm // 10 <= k <= min(capacity, n - 1) and not corrupt
     ok &= good
-    print("pubsub b (HWM %d, subscriber idle while %d sent): received %d, in order, dropped %d, "
-          "corrupted %d; expected: HWM/10 <= received <= 2 HWM + kernel buffers = %d, in order "
-          "-> %s"
-          % (hwm, n, k, n - k, corrupt, capacity, "OK" if good else "FAIL"), flush=True)
+    print(
+        "pubsub b (HWM %d, subscriber idle while %d sent): received %d, in order, dropped %d, "
+        "corrupted %d; expected: HWM/10 <= received <= 2 HWM + kernel buffers = %d, in order "
+        "-> %s" % (hwm, n, k, n - k, corrupt, capacity, "OK" if good else "FAIL"),
+        flush=True,
+    )
     # c. HWM H, subscriber reading concurrently: increasing, intact; drops reported
     ctx, pub, sub = _pubsub(make_endpoint(), hwm)
     publisher = threading.Thread(target=_publish, args=(pub, n))
@@ -274,9 +313,12 @@ def check_pubsub(args, make_endpoint):
     ctx.destroy(linger=0)
     good = _increasing(got) and not corrupt and got
     ok &= bool(good)
-    print("pubsub c (HWM %d, subscriber reading): %d/%d received, dropped %d, corrupted %d; "
-          "expected: strictly increasing, drops only when the queue was full -> %s"
-          % (hwm, len(got), n, n - len(got), corrupt, "OK" if good else "FAIL"), flush=True)
+    print(
+        "pubsub c (HWM %d, subscriber reading): %d/%d received, dropped %d, corrupted %d; "
+        "expected: strictly increasing, drops only when the queue was full -> %s"
+        % (hwm, len(got), n, n - len(got), corrupt, "OK" if good else "FAIL"),
+        flush=True,
+    )
     return ok
 
 
@@ -285,28 +327,40 @@ def main():
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--multipart-messages", type=int, default=100_000)
-    parser.add_argument("--storm-messages", type=int, default=20_000,
-                        help="multipart messages of 1-300 parts received under a SIGUSR1 storm")
+    parser.add_argument(
+        "--storm-messages",
+        type=int,
+        default=20_000,
+        help="multipart messages of 1-300 parts received under a SIGUSR1 storm",
+    )
     parser.add_argument("--pubsub-messages", type=int, default=200_000)
     parser.add_argument("--hwm", type=int, default=1000)
     parser.add_argument("--time-limit", type=float, default=900, help="seconds per check")
-    parser.add_argument("--idle-timeout", type=int, default=60,
-                        help="seconds a receiver waits for the next message before failing")
+    parser.add_argument(
+        "--idle-timeout",
+        type=int,
+        default=60,
+        help="seconds a receiver waits for the next message before failing",
+    )
     args = parser.parse_args()
     zmq = _zmq()
-    print("zmqipc %s, libzmq %s, %s" % (zmq.__version__, zmq.zmq_version(), sys.platform),
-          flush=True)
+    print(
+        "zmqipc %s, libzmq %s, %s" % (zmq.__version__, zmq.zmq_version(), sys.platform), flush=True
+    )
     directory = tempfile.mkdtemp(prefix="zqload")
     counter = iter(range(10**6))
 
     def make_endpoint():
         return "ipc://%s/e%d" % (directory, next(counter))
 
-    results = [check_fan_in(args, make_endpoint(), args.messages, 1, "fan-in"),
-               check_fan_in(args, make_endpoint(), args.multipart_messages, 20, "multipart"),
-               check_fan_in(args, make_endpoint(), args.storm_messages, 300, "signal storm",
-                            storm=True) if hasattr(signal, "pthread_kill") else True,
-               check_pubsub(args, make_endpoint)]
+    results = [
+        check_fan_in(args, make_endpoint(), args.messages, 1, "fan-in"),
+        check_fan_in(args, make_endpoint(), args.multipart_messages, 20, "multipart"),
+        check_fan_in(args, make_endpoint(), args.storm_messages, 300, "signal storm", storm=True)
+        if hasattr(signal, "pthread_kill")
+        else True,
+        check_pubsub(args, make_endpoint),
+    ]
     print("load test: %s" % ("PASS" if all(results) else "FAIL"), flush=True)
     return 0 if all(results) else 1
 

@@ -12,24 +12,56 @@ import sys as _sys
 try:
     from zmqipc import _zmq
 except ImportError as e:  # a source checkout without the compiled extension
-    raise ImportError("zmqipc's compiled extension is missing in %s (%s). Install zmqipc "
-                      "with pip and import it from outside the source tree, or build it in "
-                      "place with `pip install -e .`." % (_os.path.dirname(__file__), e)) from None
+    raise ImportError(
+        "zmqipc's compiled extension is missing in %s (%s). Install zmqipc "
+        "with pip and import it from outside the source tree, or build it in "
+        "place with `pip install -e .`." % (_os.path.dirname(__file__), e)
+    ) from None
+from zmqipc import shm, utils  # noqa: F401
+from zmqipc._version import __version__
+from zmqipc._zmq import (
+    COPY_THRESHOLD,
+    Frame,
+    MessageTracker,
+    curve_keypair,
+    curve_public,
+    has,
+    proxy,
+    proxy_steerable,
+    strerror,
+    zmq_version_info,
+)
+from zmqipc._zmq import last_errno as zmq_errno
 from zmqipc.constants import *  # noqa: F401,F403  (pyzmq's flat names: PUSH, LINGER, ...)
-from zmqipc.constants import (ContextOption, DeviceType, Errno, Event, Flag, MessageOption,
-                              OptionType, PollEvent, ReconnectStop, RouterNotify,
-                              SecurityMechanism, SocketOption, SocketType)
+from zmqipc.constants import (
+    ContextOption,
+    DeviceType,
+    Errno,
+    Event,
+    Flag,
+    MessageOption,
+    OptionType,
+    PollEvent,
+    ReconnectStop,
+    RouterNotify,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+)
 from zmqipc.context import Context
-from zmqipc.error import (Again, ContextTerminated, InterruptedSystemCall, NotDone,
-                          ZMQBaseError, ZMQBindError, ZMQError, ZMQVersionError)
+from zmqipc.error import (
+    Again,
+    ContextTerminated,
+    InterruptedSystemCall,
+    NotDone,
+    ZMQBaseError,
+    ZMQBindError,
+    ZMQError,
+    ZMQVersionError,
+)
 from zmqipc.poll import Poller, select, zmq_poll
 from zmqipc.socket import Socket
-from zmqipc._zmq import (COPY_THRESHOLD, Frame, MessageTracker, curve_keypair, curve_public, has,
-                         proxy, proxy_steerable, strerror, zmq_version_info)
-from zmqipc._zmq import last_errno as zmq_errno
-from zmqipc import shm, utils  # noqa: F401
 from zmqipc.utils import jsonapi, monitor, z85  # noqa: F401
-from zmqipc._version import __version__
 
 Message = Frame
 
@@ -68,8 +100,12 @@ def build_info():
     except OSError:
         info = {}
     names = ["ipc", "pgm", "tipc", "norm", "curve", "gssapi", "draft", "ws", "wss", "vmci"]
-    info.update(libzmq_version=zmq_version(), zmqipc_version=__version__,
-                capabilities={name: has(name) for name in names},
-                transports=["tcp", "inproc"] + [t for t in ("ipc", "pgm", "tipc", "norm", "ws", "vmci") if has(t)],
-                copy_threshold=COPY_THRESHOLD)
+    info.update(
+        libzmq_version=zmq_version(),
+        zmqipc_version=__version__,
+        capabilities={name: has(name) for name in names},
+        transports=["tcp", "inproc"]
+        + [t for t in ("ipc", "pgm", "tipc", "norm", "ws", "vmci") if has(t)],
+        copy_threshold=COPY_THRESHOLD,
+    )
     return info

@@ -3,8 +3,6 @@
 # (design: docs/shm.md; the C side is csrc/shm.c). Policy (pools, names, cleanup,
 # the wire descriptor) lives in zmqipc/shm.py.
 
-cimport cython
-
 SHM_HEADER_SIZE = ZMQIPC_SHM_HEADER_SIZE
 SHM_ESTALE = ZMQIPC_SHM_ESTALE
 SHM_EFOREIGN = ZMQIPC_SHM_EFOREIGN

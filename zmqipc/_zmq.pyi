@@ -1,9 +1,9 @@
 """Type stubs for zmqipc._zmq, the compiled core (its public names: __all__)."""
 
 import builtins
+import sys
 from collections.abc import Sequence
 from types import TracebackType
-import sys
 from typing import Any
 
 from typing_extensions import Self, disjoint_base
@@ -64,7 +64,9 @@ class ReleaseWatcher:
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
 
@@ -73,8 +75,13 @@ class Frame:
     more: bool
     tracker: MessageTracker | None
     def __new__(
-        cls, data: Any = None, track: bool = False, copy: bool | None = None,
-        copy_threshold: int | None = None, *args: Any, **kwargs: Any,
+        cls,
+        data: Any = None,
+        track: bool = False,
+        copy: bool | None = None,
+        copy_threshold: int | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> Self: ...
     @property
     def bytes(self) -> builtins.bytes: ...
@@ -124,14 +131,21 @@ class Socket:
     def set(self, option: int, optval: int | bytes) -> None: ...
     def get(self, option: int) -> int | bytes: ...
     def send(
-        self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
-        routing_id: int | None = None, group: str | None = None,
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
     ) -> MessageTracker | None: ...
     def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
     ) -> MessageTracker | None: ...
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any: ...
-    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]: ...
+    def recv_multipart(
+        self, flags: int = 0, copy: bool = True, track: bool = False
+    ) -> list[Any]: ...
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int: ...
     def monitor(self, addr: str | bytes | None, events: int = ...) -> None: ...
 

@@ -13,6 +13,7 @@ attribute options, monitor, Poller, arrays) live in the Python modules that
 subclass these types and use only the names in __all__ below.
 """
 
+cimport cython
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS,
                              PyBUF_WRITABLE, PyBUF_FORMAT)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING

@@ -33,7 +33,6 @@ import math
 
 import numpy as np
 
-
 __all__ = ["send_array", "recv_array", "recv_array_into", "array_header", "parse_array_header"]
 
 FORMAT_VERSION = 1
@@ -48,7 +47,9 @@ def _byte_view(array):
 
 
 def _order(array):
-    return "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+    return (
+        "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+    )
 
 
 # Recent array descriptions, both ways: streams repeat the same dtype and shape, and
@@ -70,7 +71,7 @@ def array_header(array, shm=None):
     """The header frame (bytes) describing ``array``; ``shm``: the JSON text (bytes)
     of its shared-memory descriptor, when the data stays in shared memory."""
     if array.dtype.fields is not None or array.dtype.subdtype is not None:
-        prefix = _header_prefix(array)   # simple dtypes only: .str names them exactly
+        prefix = _header_prefix(array)  # simple dtypes only: .str names them exactly
     else:
         key = (array.dtype.str, array.shape, _order(array))
         prefix = _built_headers.get(key) or _remember(_built_headers, key, _header_prefix(array))
@@ -81,8 +82,13 @@ def _header_prefix(array):
     """The header without its closing brace."""
     descr = np.lib.format.dtype_to_descr(array.dtype)
     _check_depth(descr)
-    meta = {"zmqipc_array": FORMAT_VERSION, "dtype": descr, "shape": list(array.shape),
-            "order": _order(array), "nbytes": int(array.nbytes)}
+    meta = {
+        "zmqipc_array": FORMAT_VERSION,
+        "dtype": descr,
+        "shape": list(array.shape),
+        "order": _order(array),
+        "nbytes": int(array.nbytes),
+    }
     return json.dumps(meta, separators=(",", ":")).encode("utf-8")[:-1]
 
 
@@ -91,9 +97,9 @@ def _prepare(array):
         array = np.asarray(array)
     if array.dtype.hasobject:
         raise TypeError("arrays of dtype %s hold Python objects and cannot be sent" % array.dtype)
-    _check_limits(array.dtype, array.shape)   # never send what a receiver must refuse
+    _check_limits(array.dtype, array.shape)  # never send what a receiver must refuse
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
-        array = np.ascontiguousarray(array)   # the one documented copy
+        array = np.ascontiguousarray(array)  # the one documented copy
     return array
 
 
@@ -108,22 +114,27 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
     array = _prepare(array)
     if shm is not False and array.nbytes:
         from zmqipc import shm as shm_module
+
         if shm is not None or shm_module.is_shm(array):
             remote = _remote_endpoints(socket)
             if not remote or shm == "force":
                 return _send_shm(socket, array, flags, shm_module)
             if shm is True:
-                raise ValueError("send_array(shm=True) refused: %s may reach a peer on another "
-                                 "machine, which cannot map this memory (use shm='force' if "
-                                 "every peer runs on this machine)" % remote[0])
-    return socket.send_multipart([array_header(array), _byte_view(array)], flags=flags,
-                                 copy=copy, track=track)
+                raise ValueError(
+                    "send_array(shm=True) refused: %s may reach a peer on another "
+                    "machine, which cannot map this memory (use shm='force' if "
+                    "every peer runs on this machine)" % remote[0]
+                )
+    return socket.send_multipart(
+        [array_header(array), _byte_view(array)], flags=flags, copy=copy, track=track
+    )
 
 
 def _remote_endpoints(socket):
     """The socket's endpoints other than ipc:// and inproc://."""
-    return [e for e in getattr(socket, "_endpoints", ())
-            if not e.startswith(("ipc://", "inproc://"))]
+    return [
+        e for e in getattr(socket, "_endpoints", ()) if not e.startswith(("ipc://", "inproc://"))
+    ]
 
 
 def _send_shm(socket, array, flags, shm_module):
@@ -148,8 +159,13 @@ def _check_depth(descr):
         depth += 1
         if depth > MAX_DTYPE_DEPTH:
             raise ValueError("dtype nests deeper than %d levels" % MAX_DTYPE_DEPTH)
-        level = [entry[1] for d in level if isinstance(d, list)
-                 for entry in d if isinstance(entry, (list, tuple)) and len(entry) > 1]
+        level = [
+            entry[1]
+            for d in level
+            if isinstance(d, list)
+            for entry in d
+            if isinstance(entry, (list, tuple)) and len(entry) > 1
+        ]
 
 
 def _descr_from_json(descr):
@@ -182,7 +198,7 @@ def _parse_header(header):
         meta = json.loads(bytes(header).decode("utf-8"))
         key = repr([meta.get(k) for k in ("zmqipc_array", "dtype", "shape", "order", "nbytes")])
     except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
-        return _parse_meta(header, None)   # raises the precise error
+        return _parse_meta(header, None)  # raises the precise error
     parsed = _parsed_headers.get(key) or _remember(_parsed_headers, key, _parse_meta(header, meta))
     return parsed + (meta.get("shm"),)
 
@@ -193,24 +209,27 @@ def _parse_meta(header, meta):
         if meta is None:
             meta = json.loads(bytes(header).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("zmqipc_array") != FORMAT_VERSION:
-            raise ValueError("not a zmqipc array header (version %r)" % (meta.get("zmqipc_array")
-                                                                        if isinstance(meta, dict) else None))
+            raise ValueError(
+                "not a zmqipc array header (version %r)"
+                % (meta.get("zmqipc_array") if isinstance(meta, dict) else None)
+            )
         _check_depth(meta["dtype"])
         dtype = np.lib.format.descr_to_dtype(_descr_from_json(meta["dtype"]))
         shape = tuple(meta["shape"])
         order = meta["order"]
         nbytes = meta["nbytes"]
-    except Exception as e:   # whatever a hostile header makes json or NumPy raise: RecursionError
+    except Exception as e:  # whatever a hostile header makes json or NumPy raise: RecursionError
         # (deep JSON), SyntaxError (NumPy literal_evals dtype strings such as "(1,"), ...
         raise ValueError("malformed array header: %s: %s" % (type(e).__name__, e)) from None
     if dtype.hasobject:
         raise TypeError("array header names an object dtype, which cannot be received")
-    if not all(type(d) is int and d >= 0 for d in shape) or order not in ("C", "F"):   # no bools
+    if not all(type(d) is int and d >= 0 for d in shape) or order not in ("C", "F"):  # no bools
         raise ValueError("malformed array header: bad shape %r or order %r" % (shape, order))
     _check_limits(dtype, shape)
     if type(nbytes) is not int or nbytes != math.prod(shape) * dtype.itemsize:
-        raise ValueError("array header nbytes %r does not match dtype %s x shape %r"
-                         % (nbytes, dtype, shape))
+        raise ValueError(
+            "array header nbytes %r does not match dtype %s x shape %r" % (nbytes, dtype, shape)
+        )
     return dtype, shape, order, nbytes
 
 
@@ -227,8 +246,10 @@ def _dataless_items(dtype):
 def _check_limits(dtype, shape):
     """Refuse what nbytes cannot bound: items that occupy no bytes."""
     if math.prod(shape) * _dataless_items(dtype) > MAX_DATALESS_ITEMS:
-        raise ValueError("array of shape %r and dtype %s holds more than %d items of zero size"
-                         % (shape, dtype, MAX_DATALESS_ITEMS))
+        raise ValueError(
+            "array of shape %r and dtype %s holds more than %d items of zero size"
+            % (shape, dtype, MAX_DATALESS_ITEMS)
+        )
 
 
 def _recv_checked(socket, flags):
@@ -242,9 +263,11 @@ def _recv_checked(socket, flags):
     dtype, shape, order, nbytes, shm = _parse_header(header)
     if shm is not None:
         if len(data):
-            raise ValueError("a shared-memory array message has an empty data frame, got %d "
-                             "bytes" % len(data))
+            raise ValueError(
+                "a shared-memory array message has an empty data frame, got %d bytes" % len(data)
+            )
         from zmqipc import shm as shm_module
+
         return dtype, shape, order, shm_module.attach(shm, nbytes, shape, dtype, order)
     if len(data) != nbytes:
         raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
@@ -257,7 +280,7 @@ def recv_array(socket, flags=0, copy=False):
     message (one libzmq shares with other receivers, e.g. PUB to several SUBs
     over inproc): the result is always writable and never another's memory."""
     dtype, shape, order, data = _recv_checked(socket, flags)
-    if isinstance(data, np.ndarray):   # shared memory
+    if isinstance(data, np.ndarray):  # shared memory
         return data.copy(order="K") if copy else data
     array = np.ndarray(shape, dtype=dtype, buffer=data if len(data) else None, order=order)
     if copy or not array.flags.aligned or not array.flags.writeable:
@@ -275,9 +298,15 @@ def recv_array_into(socket, out, flags=0):
         raise ValueError("recv_array_into needs a contiguous array")
     dtype, shape, order, data = _recv_checked(socket, flags)
     if dtype != out.dtype or shape != out.shape:
-        raise ValueError("received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape))
-    if out.ndim > 1 and order != _order(out) and not (out.flags.c_contiguous and out.flags.f_contiguous):
+        raise ValueError(
+            "received %s%r does not match out %s%r" % (dtype, shape, out.dtype, out.shape)
+        )
+    if (
+        out.ndim > 1
+        and order != _order(out)
+        and not (out.flags.c_contiguous and out.flags.f_contiguous)
+    ):
         raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
-    if len(data):   # one copy, from the message (or shared) memory straight into out
+    if len(data):  # one copy, from the message (or shared) memory straight into out
         _byte_view(out)[:] = np.frombuffer(data, dtype=np.uint8)
     return out

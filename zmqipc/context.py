@@ -36,7 +36,11 @@ class Context(_zmq.Context):
         """The process-wide Context (created on first use, again after fork or term)."""
         if cls._instance is None or cls._instance_pid != os.getpid() or cls._instance.closed:
             with cls._instance_lock:
-                if cls._instance is None or cls._instance_pid != os.getpid() or cls._instance.closed:
+                if (
+                    cls._instance is None
+                    or cls._instance_pid != os.getpid()
+                    or cls._instance.closed
+                ):
                     cls._instance = cls(io_threads=io_threads)
                     cls._instance_pid = os.getpid()
         return cls._instance
@@ -67,7 +71,11 @@ class Context(_zmq.Context):
     def __repr__(self):
         n = len(self.open_sockets)
         return "<zmqipc.Context(%d socket%s) at %s%s>" % (
-            n, "" if n == 1 else "s", hex(id(self)), " closed" if self.closed else "")
+            n,
+            "" if n == 1 else "s",
+            hex(id(self)),
+            " closed" if self.closed else "",
+        )
 
     # --- attribute-style options ------------------------------------------------
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import errno as _errno_module
 
-__all__ = ["ZMQBaseError", "ZMQError", "ZMQBindError", "Again", "ContextTerminated",
-           "InterruptedSystemCall", "NotDone", "ZMQVersionError"]
+__all__ = [
+    "ZMQBaseError",
+    "ZMQError",
+    "ZMQBindError",
+    "Again",
+    "ContextTerminated",
+    "InterruptedSystemCall",
+    "NotDone",
+    "ZMQVersionError",
+]
 
 
 class ZMQBaseError(Exception):
@@ -20,6 +28,7 @@ class ZMQError(ZMQBaseError):
 
     def __init__(self, errno=None, msg=None):
         from zmqipc._zmq import last_errno, strerror
+
         if errno is None:
             errno = last_errno()
         self.errno = errno
@@ -40,14 +49,14 @@ class ZMQBindError(ZMQBaseError):
 class Again(ZMQError):
     """EAGAIN: a non-blocking call would block, or a send/recv timeout expired."""
 
-    def __init__(self, errno=None, msg=None):   # Again() means EAGAIN (as pyzmq)
+    def __init__(self, errno=None, msg=None):  # Again() means EAGAIN (as pyzmq)
         super().__init__(_errno_module.EAGAIN if errno is None else errno, msg)
 
 
 class ContextTerminated(ZMQError):
     """ETERM: the socket's context was terminated."""
 
-    def __init__(self, errno=None, msg=None):   # ContextTerminated() means ETERM
+    def __init__(self, errno=None, msg=None):  # ContextTerminated() means ETERM
         if errno is None:
             from zmqipc.constants import ETERM as errno
         super().__init__(errno, msg)
@@ -76,6 +85,7 @@ def error_for(errnum, message, detail=None):
     """The exception instance for a libzmq errno: the one error-mapping table.
     ``detail`` (e.g. the endpoint) is appended to the message."""
     from zmqipc.constants import ETERM
+
     if detail is not None:
         message = "%s (%s)" % (message, detail)
     if errnum == _errno_module.EAGAIN:

@@ -10,7 +10,7 @@ class Poller:
     """Wait for events on several sockets and/or file descriptors."""
 
     def __init__(self):
-        self.sockets = []      # [(socket_or_fd, flags)], in registration order
+        self.sockets = []  # [(socket_or_fd, flags)], in registration order
         self._index = {}
 
     def __contains__(self, socket):
@@ -56,5 +56,8 @@ def select(rlist, wlist, xlist, timeout=None):
         for s in items:
             flags[s] = flags.get(s, 0) | flag
     ready = zmq_poll(list(flags.items()), timeout)
-    return ([s for s, e in ready if e & POLLIN], [s for s, e in ready if e & POLLOUT],
-            [s for s, e in ready if e & POLLERR])
+    return (
+        [s for s, e in ready if e & POLLIN],
+        [s for s, e in ready if e & POLLOUT],
+        [s for s, e in ready if e & POLLERR],
+    )

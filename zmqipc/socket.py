@@ -8,8 +8,21 @@ import sys
 import warnings
 
 from zmqipc import _zmq, arrays
-from zmqipc.constants import (EACCES, EADDRINUSE, EINVAL, EVENT_ALL, PAIR, POLLIN, RCVHWM, SNDHWM, SocketOption,
-                              SocketType, SUBSCRIBE, UNSUBSCRIBE, HWM)
+from zmqipc.constants import (
+    EACCES,
+    EADDRINUSE,
+    EINVAL,
+    EVENT_ALL,
+    HWM,
+    PAIR,
+    POLLIN,
+    RCVHWM,
+    SNDHWM,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    SocketOption,
+    SocketType,
+)
 from zmqipc.error import ZMQBindError, ZMQError
 
 __all__ = ["Socket"]
@@ -42,7 +55,7 @@ class Socket(_zmq.Socket):
     """
 
     _monitor_socket = None
-    _endpoints = ()   # every endpoint bound or connected (send_array(shm=True) checks them)
+    _endpoints = ()  # every endpoint bound or connected (send_array(shm=True) checks them)
 
     def __init__(self, context=None, socket_type=-1, copy_threshold=None, **kwargs):
         if copy_threshold is not None:
@@ -66,8 +79,11 @@ class Socket(_zmq.Socket):
             type_name = SocketType(self.socket_type).name
         except ValueError:
             type_name = str(self.socket_type)
-        return "<zmqipc.Socket(zmq.%s) at %s%s>" % (type_name, hex(id(self)),
-                                                    " closed" if self.closed else "")
+        return "<zmqipc.Socket(zmq.%s) at %s%s>" % (
+            type_name,
+            hex(id(self)),
+            " closed" if self.closed else "",
+        )
 
     @property
     def type(self):
@@ -81,7 +97,7 @@ class Socket(_zmq.Socket):
     # --- attribute-style options ------------------------------------------------
 
     def __setattr__(self, name, value):
-        if name.lower() in ("subscribe", "unsubscribe"):   # pyzmq: sock.subscribe = b"topic"
+        if name.lower() in ("subscribe", "unsubscribe"):  # pyzmq: sock.subscribe = b"topic"
             getattr(self, name.lower())(value)
             return
         if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
@@ -128,7 +144,7 @@ class Socket(_zmq.Socket):
     def getsockopt_string(self, option, encoding="utf-8"):
         """Get a bytes option as str."""
         value = self.get(option)
-        if not isinstance(value, bytes):   # TypeError as pyzmq, not AttributeError
+        if not isinstance(value, bytes):  # TypeError as pyzmq, not AttributeError
             raise TypeError("option %d is not a string option" % option)
         return value.decode(encoding)
 
@@ -151,7 +167,7 @@ class Socket(_zmq.Socket):
     def bind(self, addr):
         """Bind to ``addr``; usable as ``with sock.bind(addr): ...`` to unbind on exit."""
         super().bind(addr)
-        try:   # as pyzmq: unbind the resolved endpoint, so "tcp://host:*" works too
+        try:  # as pyzmq: unbind the resolved endpoint, so "tcp://host:*" works too
             addr = self.get(SocketOption.LAST_ENDPOINT).decode("utf-8")
         except (ZMQError, UnicodeDecodeError):
             pass

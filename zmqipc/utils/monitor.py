@@ -11,8 +11,9 @@ def parse_monitor_message(msg):
     """Decode the two frames of a monitor event into
     {"event": Event, "value": int, "endpoint": bytes}."""
     if len(msg) != 2 or len(msg[0]) != 6:
-        raise RuntimeError("invalid monitor message: expected 2 frames with a 6-byte first frame, "
-                           "got %r" % (msg,))
+        raise RuntimeError(
+            "invalid monitor message: expected 2 frames with a 6-byte first frame, got %r" % (msg,)
+        )
     event_id, value = struct.unpack("=hi", bytes(msg[0]))
     try:
         event = Event(event_id)
