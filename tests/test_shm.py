@@ -369,9 +369,11 @@ RECEIVER_LOOP = """
     s.bind(url)
     print("started", flush=True)
     held = []
-    while True:
+    for i in range(1 << 62):
         held.append(s.recv_array())
         held = held[-3:]
+        if i == 20:
+            print("exchanging", flush=True)
 """
 
 
@@ -409,9 +411,7 @@ def test_sigkill_both_then_cleanup(ipc_dir):
     assert receiver.stdout.readline().strip() == "started"
     sender = child(SENDER_LOOP, url)
     assert sender.stdout.readline().strip() == "started"
-    import time
-
-    time.sleep(0.3)  # let them exchange some messages
+    assert receiver.stdout.readline().strip() == "exchanging"  # mid-stream: kill both
     sender.kill()
     receiver.kill()
     sender.wait()
