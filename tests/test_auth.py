@@ -117,7 +117,7 @@ class Server:
             self.server.rcvtimeo = GUARD_MS
             frame = self.server.recv(copy=False)
             assert frame.bytes == b"secret payload"
-            self.user_id = frame.get("User-Id")
+            self.user_id = frame["User-Id"]
             return True
         assert event & FAILED
         with pytest.raises(zmq.Again):

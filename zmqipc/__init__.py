@@ -69,6 +69,14 @@ Message = Frame
 IPC_PATH_MAX_LEN = 103 if _sys.platform == "darwin" or "bsd" in _sys.platform else 107
 
 
+def __getattr__(name):
+    if name == "arrays":  # imported on first use: it imports numpy
+        import importlib
+
+        return importlib.import_module("zmqipc.arrays")
+    raise AttributeError("module 'zmqipc' has no attribute %r" % name)
+
+
 def zmq_version():
     """libzmq's version as a string, e.g. "4.3.4"."""
     return "%d.%d.%d" % zmq_version_info()

@@ -11,19 +11,46 @@ def _mark_exiting():
 atexit.register(_mark_exiting)
 
 
+# Shadows (Context.shadow, Socket.shadow, copy.copy) stand for an object of this
+# process by its address. Only addresses of live zmqipc objects are accepted: a
+# shadow never drives a libzmq object zmqipc did not create (pyzmq links its own
+# libzmq; handing its pointers to ours would corrupt both).
+_live_contexts = weakref.WeakValueDictionary()   # address -> the owning Context
+
+
+cdef object _shadowed(object registry, object address, str kind):
+    """The live zmqipc object (the owner, never a shadow) at ``address``."""
+    if not isinstance(address, int):
+        address = getattr(address, "underlying", address)
+    owner = registry.get(address) if isinstance(address, int) else None
+    if owner is None:
+        raise ValueError("%r is not the address of a live zmqipc %s: zmqipc shadows only its "
+                         "own objects, never another library's (such as pyzmq's)" % (address, kind))
+    return owner
+
+
 cdef class Context:
     """A libzmq context: owns the I/O threads. Thread-safe: sockets of one context
     may be used from different threads (each socket from one thread at a time)."""
 
-    def __cinit__(self, *args, **kwargs):
+    def __cinit__(self, *args, shadow=0, **kwargs):
+        cdef Context owner
+        if shadow:   # stand for a live Context; the owner keeps the handle
+            owner = _shadowed(_live_contexts, shadow, "Context")
+            self.handle = owner.handle
+            self._owner = owner
+            self._fork_gen = owner._fork_gen
+            self._sockets = owner._sockets
+            return
         self.handle = zmq_ctx_new()
         if self.handle == NULL:
             raise_errno(zmq_errno())
         self._fork_gen = _fork_generation
         self._sockets = weakref.WeakSet()
+        _live_contexts[<size_t>self.handle] = self
 
-    def __init__(self, int io_threads=1, **kwargs):
-        if io_threads != 1:
+    def __init__(self, int io_threads=1, shadow=0, **kwargs):
+        if io_threads != 1 and not shadow:
             self.set(ZMQ_IO_THREADS, io_threads)
 
     def __dealloc__(self):
@@ -31,12 +58,17 @@ cdef class Context:
         # forked (libzmq state is not ours to touch) or the interpreter is exiting
         # (term could wait forever on lingering messages).
         if self.handle != NULL and not self._term_called and self._fork_gen == _fork_generation \
-                and not _interpreter_exiting:
+                and not _interpreter_exiting and self._owner is None:
             with nogil:
                 zmq_ctx_term(self.handle)
         self.handle = NULL
 
+    cdef Context _root(self):
+        return self if self._owner is None else <Context>self._owner
+
     cdef int _check_open(self) except -1:
+        if self._owner is not None:
+            return (<Context>self._owner)._check_open()
         if self._fork_gen != _fork_generation:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Context")
         if self._term_called:
@@ -46,7 +78,15 @@ cdef class Context:
     @property
     def closed(self):
         """True after term() or destroy()."""
-        return self._term_called
+        return self._term_called or (self._owner is not None and self._owner.closed)
+
+    @property
+    def _shadow(self):
+        return self._owner is not None
+
+    @property
+    def _has_open_sockets(self):
+        return self._root()._open_count > 0
 
     @property
     def underlying(self):
@@ -70,6 +110,10 @@ cdef class Context:
         lingering messages are sent or dropped (see LINGER)."""
         if self._term_called or self.handle == NULL:
             return
+        if self._owner is not None:   # a shadow terminates the Context it stands for
+            self._owner.term()
+            self._term_called = True
+            return
         if self._fork_gen != _fork_generation:
             self._term_called = True   # as Socket.close: the parent owns it; just forget it
             return
@@ -80,6 +124,8 @@ cdef class Context:
             if rc < 0:
                 retry_or_raise()
         self._term_called = True
+        if _live_contexts.get(<size_t>self.handle) is self:
+            del _live_contexts[<size_t>self.handle]
         drain_releases()
 
     def destroy(self, linger=None):

@@ -123,6 +123,14 @@ cdef class Frame:
         check_rc(value_int)
         return value_int
 
+    def __getitem__(self, key):
+        """``frame["User-Id"]``: a metadata property, as get() (names only: a Frame is a
+        buffer, not a sequence of bytes)."""
+        if not isinstance(key, (str, bytes)):
+            raise TypeError("Frame[...] takes a property name such as 'User-Id'; "
+                            "index bytes(frame) or frame.buffer for the content")
+        return self.get(key)
+
     def __copy__(self):
         return Frame(self)
 

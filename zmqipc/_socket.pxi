@@ -1,33 +1,61 @@
 # Included by _zmq.pyx: Socket: endpoints, options, send/recv (copy and zero-copy),
 # monitoring.
 
+_live_sockets = weakref.WeakValueDictionary()   # address -> the owning Socket (see _shadowed)
+
+
 cdef class Socket:
     """A libzmq socket. Not thread-safe: use each socket from one thread at a time
     (hand it over with a memory barrier, e.g. a lock or queue)."""
 
-    def __cinit__(self, Context context=None, int socket_type=-1, *args, **kwargs):
+    def __cinit__(self, context=None, int socket_type=-1, *args, shadow=0, **kwargs):
+        cdef Socket owner
+        cdef Context root
         self._closed = True
+        if isinstance(context, Socket) and not shadow:   # pyzmq: Socket(other_socket)
+            context, shadow = None, context
+        if shadow:   # stand for a live Socket; the owner keeps the handle
+            owner = _shadowed(_live_sockets, shadow, "Socket")
+            self.handle = owner.handle
+            self._owner = owner
+            self.context = owner.context
+            self.socket_type = owner.socket_type
+            self._fork_gen = owner._fork_gen
+            self.copy_threshold = owner.copy_threshold
+            self._closed = False
+            return
         if context is None:
             raise TypeError("Socket(context, socket_type): a Context is required")
-        context._check_open()
+        if not isinstance(context, Context):
+            raise TypeError("Socket(context, socket_type): context must be a zmqipc Context, "
+                            "not %s" % type(context).__name__)
+        (<Context>context)._check_open()
         if socket_type > 11:   # SERVER..CHANNEL: draft types, unusable without the draft API
             raise_errno(EINVAL, "socket_type=%d is a draft socket type; this libzmq is "
                         "built without the draft API" % socket_type)
-        self.handle = _new_socket(context, socket_type)
+        self.handle = _new_socket((<Context>context)._root(), socket_type)
         self._closed = False
         self.context = context
         self.socket_type = socket_type
         self._fork_gen = _fork_generation
         self.copy_threshold = COPY_THRESHOLD
-        context._sockets.add(self)
+        root = (<Context>context)._root()
+        root._sockets.add(self)
+        root._open_count += 1
+        _live_sockets[<size_t>self.handle] = self
 
     def __dealloc__(self):
-        if self.handle != NULL and not self._closed and self._fork_gen == _fork_generation:
+        cdef Context root
+        if self.handle != NULL and not self._closed and self._fork_gen == _fork_generation \
+                and self._owner is None:
             zmq_close(self.handle)
+            if self.context is not None:
+                root = (<Context>self.context)._root()
+                root._open_count -= 1
         self.handle = NULL
 
     cdef int _check_usable(self) except -1:
-        if self._closed:
+        if self._closed or (self._owner is not None and (<Socket>self._owner)._closed):
             raise_errno(ENOTSOCK)
         if self._fork_gen != _fork_generation:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Socket")
@@ -45,7 +73,12 @@ cdef class Socket:
         """True once close() was called."""
         # handle is NULL if __cinit__ failed before setting _closed (bad arguments):
         # __del__ then sees a closed socket instead of calling zmq_close(NULL).
-        return self._closed or self.handle == NULL
+        return self._closed or self.handle == NULL or \
+            (self._owner is not None and self._owner.closed)
+
+    @property
+    def _shadow(self):
+        return self._owner is not None
 
     @property
     def underlying(self):
@@ -55,6 +88,10 @@ cdef class Socket:
     def close(self, linger=None):
         """Close the socket. ``linger`` (ms) overrides LINGER for pending messages."""
         if self._closed:
+            return
+        if self._owner is not None:   # a shadow closes the socket it stands for
+            self._closed = True
+            self._owner.close(linger)
             return
         if self._fork_gen != _fork_generation:
             self._closed = True   # the parent owns it; just forget it here
@@ -71,9 +108,13 @@ cdef class Socket:
         drain_releases()
 
     cdef int _close_handle(self) except -1:
+        cdef Context root = (<Context>self.context)._root()
         check_rc(zmq_close(self.handle))
         self._closed = True
-        (<Context>self.context)._sockets_closed += 1   # libzmq's reaper frees its slot later
+        root._sockets_closed += 1   # libzmq's reaper frees its slot later
+        root._open_count -= 1
+        if _live_sockets.get(<size_t>self.handle) is self:
+            del _live_sockets[<size_t>self.handle]
         return 0
 
     cdef bint _leave_blocking(self) except -1:

@@ -40,8 +40,11 @@ cdef class Context:
     cdef int _fork_gen
     cdef object _sockets             # weakref.WeakSet of sockets for destroy()
     cdef long _sockets_closed        # sockets closed so far (libzmq reaps them later)
+    cdef int _open_count             # sockets not closed yet (no weakrefs: __del__ needs it)
+    cdef object _owner               # a shadow's Context (None: this one owns the handle)
     cdef object __weakref__
     cdef int _check_open(self) except -1
+    cdef Context _root(self)
 
 
 cdef class Socket:
@@ -53,6 +56,7 @@ cdef class Socket:
     cdef public Py_ssize_t copy_threshold
     cdef int _blocking               # calls in libzmq now (another thread's, for destroy())
     cdef bint _close_requested       # destroy() asked the blocked thread to close it
+    cdef object _owner               # a shadow's Socket (None: this one owns the handle)
     cdef object __weakref__
     cdef int _check_usable(self) except -1
     cdef void *_usable_handle(self) except NULL

@@ -495,7 +495,18 @@ class Socket(_socket.Socket):
 
     getsockopt = get
 
+    @classmethod
+    def from_socket(cls, socket, io_loop=None):
+        """An asyncio Socket standing for ``socket`` (a zmqipc Socket), as pyzmq's."""
+        return cls(shadow=socket)
+
     # --- lifetime ----------------------------------------------------------------
+
+    def __del__(self):
+        if self._shadow:  # the socket stays open (its owner has it): just stop watching
+            self._detach()
+        else:
+            super().__del__()
 
     def close(self, linger=None):
         """Cancel every waiting Future, stop watching the FD, close the socket."""

@@ -64,9 +64,24 @@ class Context(_zmq.Context):
         self.destroy()
 
     def __del__(self):
-        if not self.closed and not sys.is_finalizing() and self.open_sockets:
-            warnings.warn("Unclosed context %r" % self, ResourceWarning, stacklevel=2, source=self)
-            self.destroy()
+        if self._shadow or self.closed or sys.is_finalizing() or not self._has_open_sockets:
+            return
+        warnings.warn("Unclosed context %r" % self, ResourceWarning, stacklevel=2, source=self)
+        if self.open_sockets:  # (in a garbage cycle they are gone already: their own
+            self.destroy()  # __del__ closes them, and term follows in dealloc)
+
+    @classmethod
+    def shadow(cls, address):
+        """A ``cls`` standing for the live zmqipc Context at ``address`` (its
+        ``underlying``, or the Context itself); term() on either terminates it.
+        Addresses of other libraries' contexts (pyzmq's) raise ValueError."""
+        return cls(shadow=address)
+
+    def __copy__(self):
+        return self.__class__.shadow(self)
+
+    def __deepcopy__(self, memo):
+        return self.__class__.shadow(self)
 
     def __repr__(self):
         n = len(self.open_sockets)

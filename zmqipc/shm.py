@@ -22,9 +22,20 @@ import sys
 import threading
 import time
 
-import numpy as np
-
 from zmqipc import _zmq
+
+
+class _NumpyOnFirstUse:
+    """numpy, imported when first used: ``import zmqipc`` imports this module (to clean
+    up dead processes' segments) and must not import numpy."""
+
+    def __getattr__(self, name):
+        import numpy
+
+        return getattr(numpy, name)
+
+
+np = _NumpyOnFirstUse()
 
 __all__ = [
     "empty",

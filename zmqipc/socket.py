@@ -7,7 +7,7 @@ import random
 import sys
 import warnings
 
-from zmqipc import _zmq, arrays
+from zmqipc import _zmq
 from zmqipc.constants import (
     EACCES,
     EADDRINUSE,
@@ -45,6 +45,9 @@ class _EndpointContext:
         else:
             self.socket.disconnect(self.addr)
 
+    def __repr__(self):
+        return "<SocketContext(%s=%r)>" % (self.kind, self.addr)
+
 
 class Socket(_zmq.Socket):
     """A ZeroMQ socket (pyzmq-compatible).
@@ -70,9 +73,27 @@ class Socket(_zmq.Socket):
         self.close()
 
     def __del__(self):
-        if not self.closed and not sys.is_finalizing():
+        if not self.closed and not self._shadow and not sys.is_finalizing():
             warnings.warn("Unclosed socket %r" % self, ResourceWarning, stacklevel=2, source=self)
             self.close()
+
+    @classmethod
+    def shadow(cls, address):
+        """A ``cls`` standing for the live zmqipc socket at ``address`` (its
+        ``underlying``, or the socket itself): same libzmq socket, same state;
+        closing either closes it. Addresses of other libraries' sockets (pyzmq's)
+        raise ValueError: zmqipc drives only sockets it created."""
+        return cls(shadow=address)
+
+    def __copy__(self):
+        return self.__class__.shadow(self)
+
+    def __deepcopy__(self, memo):
+        return self.__class__.shadow(self)
+
+    def __dir__(self):
+        # pyzmq lists the option names too (sock.LINGER, sock.linger work alike)
+        return sorted(set(super().__dir__()) | set(SocketOption.__members__))
 
     def __repr__(self):
         try:
@@ -254,15 +275,15 @@ class Socket(_zmq.Socket):
         """Send a NumPy array as [header, data]; ``copy=False`` sends without copying.
         Arrays in zmqipc.shm memory travel as a descriptor over ipc/inproc;
         ``shm=True`` puts any array there first (see zmqipc.arrays.send_array)."""
-        return arrays.send_array(self, array, flags=flags, copy=copy, track=track, shm=shm)
+        return _arrays().send_array(self, array, flags=flags, copy=copy, track=track, shm=shm)
 
     def recv_array(self, flags=0, copy=False):
         """Receive an array sent by send_array; by default it views the message memory."""
-        return arrays.recv_array(self, flags=flags, copy=copy)
+        return _arrays().recv_array(self, flags=flags, copy=copy)
 
     def recv_array_into(self, out, flags=0):
         """Receive an array into ``out``; dtype and shape must match exactly."""
-        return arrays.recv_array_into(self, out, flags=flags)
+        return _arrays().recv_array_into(self, out, flags=flags)
 
     # --- polling and monitoring ----------------------------------------------------
 
@@ -292,6 +313,14 @@ class Socket(_zmq.Socket):
 
 
 _monitor_ids = itertools.count()
+
+
+def _arrays():
+    """zmqipc.arrays, imported on first use: it imports numpy, which ``import zmqipc``
+    must not (numpy is most of its import time)."""
+    from zmqipc import arrays
+
+    return arrays
 
 
 def _option_for(name):
