@@ -12,7 +12,8 @@ repeats and comparisons are reported as ratios zmqipc / pyzmq. Throughput ratios
 Cases: PUSH/PULL end-to-end throughput (ipc, tcp 127.0.0.1, inproc), REQ/REP
 latency, header+array multipart, the raw AF_UNIX ceiling, and peak RSS for one
 1 GiB array. Worker processes and the measured loops are in workers.py. A last,
-separate section compares zmqipc.shm with pyzmq (bench/shm_bench.py; --no-shm skips it).
+separate section compares zmqipc.shm with pyzmq (bench/shm_bench.py; --no-shm skips it),
+and another zmqipc.asyncio with zmq.asyncio (bench/asyncio_bench.py; --no-asyncio skips it).
 """
 
 import argparse
@@ -32,6 +33,7 @@ from multiprocessing.reduction import send_handle
 
 import cpuload
 import report
+import asyncio_bench
 import shm_bench
 import workers
 
@@ -339,6 +341,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (~1-2 min), no memory test")
     parser.add_argument("--no-shm", action="store_true", help="skip the shared-memory section")
+    parser.add_argument("--no-asyncio", action="store_true", help="skip the asyncio section")
     parser.add_argument(
         "--out",
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
@@ -362,6 +365,11 @@ def main(argv=None):
             quick=args.quick, progress=lambda line: print(line, flush=True)
         )
         text += "\n" + shm_bench.markdown(results["shm"])
+    if not args.no_asyncio:  # a separate section: zmqipc.asyncio vs zmq.asyncio
+        results["asyncio"] = asyncio_bench.run(
+            quick=args.quick, progress=lambda line: print(line, flush=True)
+        )
+        text += "\n" + asyncio_bench.markdown(results["asyncio"])
     print()
     print(text)
     with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -5,13 +5,10 @@ zmqipc.auth.asyncio.AsyncioAuthenticator (a task on the running loop). Start it
 before binding the server sockets it should guard, on the same Context.
 """
 
+# ruff: noqa: F401  (re-exported names; __all__ is built from the submodules)
+
+from zmqipc.auth import base, certs
 from zmqipc.auth.base import CURVE_ALLOW_ANY, Authenticator
 from zmqipc.auth.certs import create_certificates, load_certificate, load_certificates
 
-__all__ = [
-    "Authenticator",
-    "CURVE_ALLOW_ANY",
-    "create_certificates",
-    "load_certificate",
-    "load_certificates",
-]
+__all__ = base.__all__ + certs.__all__

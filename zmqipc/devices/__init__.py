@@ -2,6 +2,15 @@
 pyzmq's zmq.devices. Give them socket *types* and addresses; the sockets are made
 in the thread or process that runs the device."""
 
+# ruff: noqa: F401  (re-exported names; __all__ is built from the submodules)
+
+from zmqipc.devices import (
+    basedevice,
+    monitoredqueue,
+    monitoredqueuedevice,
+    proxydevice,
+    proxysteerabledevice,
+)
 from zmqipc.devices.basedevice import BackgroundDevice, Device, ProcessDevice, ThreadDevice
 from zmqipc.devices.monitoredqueue import monitored_queue
 from zmqipc.devices.monitoredqueuedevice import (
@@ -17,18 +26,13 @@ from zmqipc.devices.proxysteerabledevice import (
 )
 
 __all__ = [
-    "BackgroundDevice",
-    "Device",
-    "ProcessDevice",
-    "ThreadDevice",
-    "monitored_queue",
-    "MonitoredQueue",
-    "ProcessMonitoredQueue",
-    "ThreadMonitoredQueue",
-    "ProcessProxy",
-    "Proxy",
-    "ThreadProxy",
-    "ProcessProxySteerable",
-    "ProxySteerable",
-    "ThreadProxySteerable",
+    name
+    for module in (
+        basedevice,
+        monitoredqueue,
+        monitoredqueuedevice,
+        proxydevice,
+        proxysteerabledevice,
+    )
+    for name in module.__all__
 ]

@@ -29,8 +29,8 @@ class _SocketPlan:
 
 class Device:
     """A device between an ``in`` and an ``out`` socket of the given types
-    (``out_type < 0``: one socket serves both sides). Configure it with
-    bind_in/connect_in/setsockopt_in (and _out), then start() it; run() runs it in
+    (``out_type < 0``: one socket serves both sides). Configure it with bind_in,
+    connect_in, setsockopt_in, bind_in_to_random_port (and _out), then start() it; run() runs it in
     the calling thread. It runs until its Context is terminated.
 
     ``context_factory`` makes the Context where the device runs: Context.instance
@@ -50,30 +50,42 @@ class Device:
         self.daemon = True
         self.done = False
 
-    def __getattr__(self, name):
-        # bind_in, connect_mon, setsockopt_ctrl, bind_out_to_random_port, ...
-        action, _, side = name.partition("_")
-        if action in ("bind", "connect", "setsockopt") and side.endswith("_to_random_port"):
-            action, side = "bind_random", side[: -len("_to_random_port")]
-        plans = self.__dict__.get("_plans", {})
-        if side not in plans:
-            raise AttributeError(name)
-        plan = plans[side]
-        if action == "bind":
-            return plan.binds.append
-        if action == "connect":
-            return plan.connects.append
-        if action == "setsockopt":
-            return lambda option, value: plan.options.append((option, value))
-        if action == "bind_random":
-            return lambda addr, *args, **kwargs: self._bind_random(plan, addr, *args, **kwargs)
-        raise AttributeError(name)
+    # Each socket ("side") is configured ahead; the device applies it when it runs.
 
-    def __dir__(self):
-        names = ["bind_%s", "connect_%s", "setsockopt_%s", "bind_%s_to_random_port"]
-        return sorted(set(super().__dir__()) | {n % side for n in names for side in self._sides})
+    def _bind(self, side, addr):
+        self._plans[side].binds.append(addr)
 
-    def _bind_random(self, plan, addr, *args, **kwargs):
+    def _connect(self, side, addr):
+        self._plans[side].connects.append(addr)
+
+    def _setsockopt(self, side, option, value):
+        self._plans[side].options.append((option, value))
+
+    def bind_in(self, addr):
+        self._bind("in", addr)
+
+    def bind_out(self, addr):
+        self._bind("out", addr)
+
+    def connect_in(self, addr):
+        self._connect("in", addr)
+
+    def connect_out(self, addr):
+        self._connect("out", addr)
+
+    def setsockopt_in(self, option, value):
+        self._setsockopt("in", option, value)
+
+    def setsockopt_out(self, option, value):
+        self._setsockopt("out", option, value)
+
+    def bind_in_to_random_port(self, addr, *args, **kwargs):
+        return self._bind_random("in", addr, *args, **kwargs)
+
+    def bind_out_to_random_port(self, addr, *args, **kwargs):
+        return self._bind_random("out", addr, *args, **kwargs)
+
+    def _bind_random(self, side, addr, *args, **kwargs):
         """Pick a free port on ``addr`` now (by binding and releasing it); the device
         binds it when it runs. Returns the port."""
         with Context() as ctx, ctx.socket(PUSH) as probe:
@@ -85,7 +97,7 @@ class Device:
             else:
                 raise ZMQBindError("Could not reserve random port.")
         self._reserved.add((addr, port))
-        plan.binds.append("%s:%d" % (addr, port))
+        self._bind(side, "%s:%d" % (addr, port))
         return port
 
     def _make_socket(self, side, socket_type):

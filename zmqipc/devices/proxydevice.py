@@ -16,6 +16,18 @@ class ProxyBase:
         Device.__init__(self, in_type=in_type, out_type=out_type)
         self.mon_type = mon_type
 
+    def bind_mon(self, addr):
+        self._bind("mon", addr)
+
+    def connect_mon(self, addr):
+        self._connect("mon", addr)
+
+    def setsockopt_mon(self, option, value):
+        self._setsockopt("mon", option, value)
+
+    def bind_mon_to_random_port(self, addr, *args, **kwargs):
+        return self._bind_random("mon", addr, *args, **kwargs)
+
     def _setup_sockets(self):
         ins, outs = Device._setup_sockets(self)
         return ins, outs, self._make_socket("mon", self.mon_type)

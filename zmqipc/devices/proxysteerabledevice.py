@@ -16,6 +16,18 @@ class ProxySteerableBase:
         super().__init__(in_type=in_type, out_type=out_type, mon_type=mon_type)
         self.ctrl_type = ctrl_type
 
+    def bind_ctrl(self, addr):
+        self._bind("ctrl", addr)
+
+    def connect_ctrl(self, addr):
+        self._connect("ctrl", addr)
+
+    def setsockopt_ctrl(self, option, value):
+        self._setsockopt("ctrl", option, value)
+
+    def bind_ctrl_to_random_port(self, addr, *args, **kwargs):
+        return self._bind_random("ctrl", addr, *args, **kwargs)
+
     def _setup_sockets(self):
         ins, outs, mons = super()._setup_sockets()
         return ins, outs, mons, self._make_socket("ctrl", self.ctrl_type)
