@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.reduction import send_handle
 
+import asyncio_bench
 import cpuload
 import report
-import asyncio_bench
 import shm_bench
 import workers
 
