@@ -16,6 +16,9 @@ import pytest
 import zmqipc as zmq
 from conftest import guard
 
+# Children import the installed zmqipc: run them where it is, never in the checkout.
+CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
+
 pytestmark = pytest.mark.skipif(
     not hasattr(socket, "AF_UNIX"), reason="the tests make AF_UNIX sockets with the socket module"
 )
@@ -166,7 +169,9 @@ os._exit(0)  # no close, no term: the socket file stays behind
 
 
 def test_bind_replaces_the_file_of_a_binder_that_died(ctx, ipc_endpoint):
-    subprocess.run([sys.executable, "-c", CRASHED_BINDER, ipc_endpoint], check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", CRASHED_BINDER, ipc_endpoint], check=True, timeout=60, cwd=CHILD_CWD
+    )
     assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
     server = ctx.socket(zmq.PULL)
     server.bind(ipc_endpoint)
@@ -229,7 +234,9 @@ ctx.term()
 
 def test_no_socket_files_left_after_close_term_and_exit(ipc_dir):
     before = set(os.listdir(ipc_dir))
-    subprocess.run([sys.executable, "-c", MANY_BINDS, ipc_dir, "200"], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", MANY_BINDS, ipc_dir, "200"], check=True, timeout=120, cwd=CHILD_CWD
+    )
     assert set(os.listdir(ipc_dir)) == before
 
 

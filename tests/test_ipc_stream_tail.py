@@ -7,6 +7,7 @@ buffer was dropped (about 280 of 1,400 messages, in every run). tcp does not
 lose: a FIN raises no EPOLLHUP.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -14,8 +15,11 @@ import threading
 import pytest
 
 import zmqipc as zmq
+from conftest import GUARD_MS
 
 COUNT = 1400
+# Children import the installed zmqipc: run them where it is, never in the checkout.
+CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
 SIZE = 64
 
 # The sender: connect, queue COUNT numbered messages, say so, then close with
@@ -40,6 +44,7 @@ def start_sender(endpoint):
         [sys.executable, "-c", SENDER, endpoint, str(COUNT), str(SIZE)],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=CHILD_CWD,
     )
     assert proc.stdout.readline() == "queued\n"
     return proc
@@ -49,8 +54,8 @@ def run_sender(endpoint):
     assert start_sender(endpoint).wait(timeout=120) == 0
 
 
-def receive_all(pull):
-    """Every message until none arrives for the guard time; checks order and content."""
+def receive_all(pull, expected=COUNT):
+    """Messages until ``expected`` arrived or none came for the hang guard; checks content."""
     got = []
     while True:
         try:
@@ -60,7 +65,7 @@ def receive_all(pull):
         n = int.from_bytes(msg[:8], "little")
         assert msg == n.to_bytes(8, "little") * (SIZE // 8)
         got.append(n)
-        if len(got) == COUNT:
+        if len(got) == expected:
             return got
 
 
@@ -78,7 +83,7 @@ def test_reader_after_sender_exited_gets_everything(ctx, ipc_endpoint):
     # us, and we read only after it has exited.
     pull = ctx.socket(zmq.PULL)  # default RCVHWM (1000) < COUNT: reading pauses
     pull.linger = 0
-    pull.rcvtimeo = 2000
+    pull.rcvtimeo = GUARD_MS
     sender = start_sender(ipc_endpoint)
     pull.bind(ipc_endpoint)
     assert sender.wait(timeout=120) == 0
@@ -87,12 +92,14 @@ def test_reader_after_sender_exited_gets_everything(ctx, ipc_endpoint):
 
 @pytest.mark.parametrize("run", range(10))
 def test_concurrent_reader_gets_everything(ctx, ipc_endpoint, run):
-    pull = make_pull(ctx, ipc_endpoint, rcvtimeo=5000)
+    pull = make_pull(ctx, ipc_endpoint, rcvtimeo=GUARD_MS)
     result = {}
     reader = threading.Thread(target=lambda: result.setdefault("got", receive_all(pull)))
     reader.start()
-    run_sender(ipc_endpoint)
-    reader.join()
+    try:
+        run_sender(ipc_endpoint)
+    finally:
+        reader.join()
     assert result["got"] == list(range(COUNT))
 
 
@@ -100,14 +107,9 @@ def test_two_senders_hanging_up_while_paused_both_arrive_whole(ctx, ipc_endpoint
     """Each connection pauses at its own RCVHWM and hangs up: both streams arrive."""
     pull = ctx.socket(zmq.PULL)
     pull.linger = 0
-    pull.rcvtimeo = 2000
+    pull.rcvtimeo = GUARD_MS
     senders = [start_sender(ipc_endpoint), start_sender(ipc_endpoint)]
     pull.bind(ipc_endpoint)
     assert [s.wait(timeout=120) for s in senders] == [0, 0]
-    got = []
-    while True:
-        try:
-            got.append(int.from_bytes(pull.recv()[:8], "little"))
-        except zmq.Again:
-            break
+    got = receive_all(pull, expected=2 * COUNT)
     assert sorted(got) == sorted(list(range(COUNT)) * 2)
