@@ -317,6 +317,19 @@ class CrossBuild:
         run([self.cxx, "-o", exe, obj, libzmq] + libs + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
         return exe
 
+    def ipc_paths_exe(self, libzmq):
+        """tools/windows_ipc_paths.cpp: checks of our patches' Windows path logic;
+        it calls libzmq internals, so it is compiled like a libzmq source."""
+        source = os.path.join("tools", "windows_ipc_paths.cpp")
+        obj = os.path.join(self.build, "windows_ipc_paths.o")
+        exe = os.path.join(self.build, "windows_ipc_paths.exe")
+        self.compile(
+            source, obj, True, cfg.libzmq_macros(PLATFORM), cfg.libzmq_include_dirs(PLATFORM)
+        )
+        libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
+        run([self.cxx, "-o", exe, obj, libzmq] + libs + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
+        return exe
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -337,8 +350,10 @@ def main():
     pyd = cross.link_pyd(objects, libzmq, cross.python_import_library(objects, python_include))
     cross.check_pyd(pyd)
     smoke = cross.smoke_exe(libzmq)
+    ipc_paths = cross.ipc_paths_exe(libzmq)
     print("pyd: %s" % pyd)
     print("smoke: %s" % smoke)
+    print("ipc-paths: %s" % ipc_paths)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
 #      PyInit__zmq), and windows_smoke.exe. It prints "pyd: <path>".
 #   2. Runs windows_smoke.exe under Wine with a timeout. The smoke program prints
 #      one line per check; see its header.
+#   3. Runs windows_ipc_paths.exe under Wine: checks of our libzmq patches'
+#      Windows ipc path logic (tools/windows_ipc_paths.cpp).
 #
 # Usage
 #   tools/windows_cross_check.sh [--build-only] [--keep]
@@ -70,6 +72,7 @@ trap cleanup EXIT
 START=$(date +%s)
 "$PYTHON" tools/windows_cross_build.py "$BUILD" --jobs "$JOBS" | tee "$BUILD/build.log"
 SMOKE="$(sed -n 's/^smoke: //p' "$BUILD/build.log")"
+IPC_PATHS="$(sed -n 's/^ipc-paths: //p' "$BUILD/build.log")"
 echo "== cross-build took $(($(date +%s) - START)) s"
 
 if [ "$BUILD_ONLY" = 1 ]; then
@@ -96,5 +99,15 @@ elif [ "$rc" != 0 ]; then
     echo "== smoke test FAILED (exit $rc)" >&2
 else
     echo "== smoke test passed"
+fi
+# Our patches' Windows ipc path logic (non-ASCII paths, ipc://* dir, errnos).
+echo "== ipc path checks"
+set +e
+timeout --kill-after=10 "$TIMEOUT" "$WINE" "$IPC_PATHS" | tr -d '\r'
+paths_rc=${PIPESTATUS[0]}
+set -e
+if [ "$paths_rc" != 0 ]; then
+    echo "== ipc path checks FAILED (exit $paths_rc)" >&2
+    [ "$rc" != 0 ] || rc=$paths_rc
 fi
 exit "$rc"
