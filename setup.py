@@ -139,6 +139,7 @@ class BuildExt(build_ext):
             debug=DEBUG,
             compiler=self.compiler.compiler_type,
             python=sysconfig.get_platform(),
+            ipc_buffer_default=cfg.ipc_buffer_default(PLATFORM),
         )
         path = os.path.join(os.path.dirname(self.get_ext_fullpath(ext.name)), "_build_info.json")
         with open(path, "w") as f:

@@ -12,6 +12,7 @@ and "msvc".
 """
 
 import os
+import re
 
 VENDOR = os.path.join("vendor", "libzmq")
 LIBZMQ = os.path.join(VENDOR, "source")  # the verified, patched tree (fetch.py)
@@ -69,6 +70,15 @@ def libzmq_headers_mtime(platform):
         for name in os.listdir(folder)
         if name.endswith((".h", ".hpp"))
     )
+
+
+def ipc_buffer_default(platform):
+    """SO_SNDBUF/SO_RCVBUF our libzmq requests for ipc sockets whose ZMQ_SNDBUF/RCVBUF
+    are not set (patch 0030), as the platform configuration defines it; None: the
+    system's default."""
+    with open(os.path.join(VENDOR, "config", platform, "platform.hpp")) as f:
+        found = re.search(r"^#define ZMQIPC_IPC_BUFFER_DEFAULT (\d+)", f.read(), re.M)
+    return int(found.group(1)) if found else None
 
 
 def libzmq_include_dirs(platform):
