@@ -50,7 +50,7 @@ FULL = dict(
         "tcp": [64, KiB, 64 * KiB, MiB, 16 * MiB],
         "inproc": [64, KiB, 64 * KiB, MiB, 16 * MiB],
     },
-    raw_sizes=[64 * KiB, MiB, 16 * MiB],
+    raw_sizes=[64 * KiB, 256 * KiB, MiB, 16 * MiB, 64 * MiB],
     multipart_sizes=[MiB, 16 * MiB],
     latency_sizes=[1, KiB],
     latency_n=4000,
@@ -60,13 +60,12 @@ QUICK = dict(
     repeats=5,
     target_s=0.12,
     sizes={"ipc": ALL_SIZES, "tcp": [64, 64 * KiB, MiB], "inproc": [64, 64 * KiB, MiB]},
-    raw_sizes=[64 * KiB, MiB, 16 * MiB],
+    raw_sizes=[64 * KiB, 256 * KiB, MiB, 16 * MiB, 64 * MiB],
     multipart_sizes=[MiB, 16 * MiB],
     latency_sizes=[1, KiB],
     latency_n=1000,
     memory=False,
 )
-RAW_BUFFERS = {"default": 0, "4MiB": 4 * MiB}
 N_MIN, N_MAX = 8, 2_000_000
 MIN_BYTES = 256 * MiB  # at least this much per repeat, so pipeline start-up stays small
 COPY_BYTES_MAX = 4 * GiB  # cap on n * size when every message is copied (queues may fill)
@@ -284,6 +283,7 @@ def environment():
         "pyzmq_libzmq": zmq.zmq_version(),
         "zmqipc": zmqipc.__version__,
         "zmqipc_libzmq": zmqipc.zmq_version(),
+        "zmqipc_ipc_buffers": zmqipc.build_info().get("ipc_buffer_default"),
         "pyzmq_copy_threshold": zmq.COPY_THRESHOLD,
         "zmqipc_copy_threshold": zmqipc.COPY_THRESHOLD,
         "cpu": cpu,
@@ -324,9 +324,16 @@ def throughput_variants(transport, size, cfg):
     if transport == "ipc" and size in cfg["raw_sizes"]:
         variants += [
             Variant("throughput", "raw", size, "raw", "raw", bufsize=b, label="raw " + name)
-            for name, b in RAW_BUFFERS.items()
+            for name, b in cfg["raw_buffers"].items()
         ]
     return variants
+
+
+def raw_buffers(env):
+    """The raw AF_UNIX ceiling with the buffers each library's ipc sockets get: the
+    system's default (pyzmq, libzmq 4.3.4) and zmqipc's ipc default (SO_SNDBUF and
+    SO_RCVBUF requested on both ends; 0 = untouched)."""
+    return {"default": 0, "zmqipc": env["zmqipc_ipc_buffers"] or 0}
 
 
 def multipart_variants(size):
@@ -385,6 +392,7 @@ def run(cfg, quick, ipc_dir):
     mp = multiprocessing.get_context("spawn")
     started = time.monotonic()
     env = environment()
+    cfg = dict(cfg, raw_buffers=raw_buffers(env))
     print(report.header(env, cfg, quick), flush=True)
     pairs = {lib: Pair(lib, mp) for lib in LIBS + ("raw",)}
     runner = Runner(pairs, ipc_dir)

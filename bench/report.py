@@ -164,6 +164,15 @@ def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
                 )
             )
 
+    raw_ratios = []
+    for size in sorted({r["size"] for r in rows if r["lib"] == "raw"}):
+        for lib_label, raw_label in CEILING:
+            num = rates("throughput", "ipc", size, lib_label)
+            den = rates("throughput", "ipc", size, raw_label)
+            if num and den:
+                what = "%s / %s" % (lib_label, raw_label)
+                raw_ratios.append(dict(size=size, what=what, **_ratio(num, den)))
+
     lat = []
     for entry in latency:
         reps = entry["repeats"]
@@ -214,6 +223,7 @@ def summarise(env, cfg, variants, latency, memory, elapsed_s, quick):
         "config": {k: v for k, v in cfg.items()},
         "throughput": rows,
         "ratios": ratios,
+        "raw_ratios": raw_ratios,
         "latency": lat,
         "latency_ratios": lat_ratios,
         "memory": memory,
@@ -248,6 +258,31 @@ def _tput_cell(r):
     if r is None:
         return "–"
     return "%s (%s/s)" % (gb(r["gb_per_s"]), si(r["msgs_per_s"]))
+
+
+# Raw AF_UNIX rows: the system's default buffers (what pyzmq's libzmq 4.3.4 uses on ipc)
+# and zmqipc's ipc default (libzmq patch 0030).
+RAW_LABELS = ("default", "zmqipc")
+RAW_NAMES = {"default": "default buffers", "zmqipc": "zmqipc's buffers"}
+# (library row, the raw row with the same socket buffers)
+CEILING = [
+    ("pyzmq copy=False", "raw default"),
+    ("zmqipc copy=False", "raw zmqipc"),
+    ("zmqipc copy=True", "raw zmqipc"),
+]
+
+
+def _ceiling_table(res):
+    r = {(x["size"], x["what"]): x for x in res["raw_ratios"]}
+    head = ["size"] + ["%s / %s" % pair for pair in CEILING]
+    body = [
+        [size_name(s)] + [_ratio_cell(r.get((s, "%s / %s" % pair))) for pair in CEILING]
+        for s in sorted({x["size"] for x in res["raw_ratios"]})
+    ]
+    return (
+        "Share of the raw AF_UNIX ceiling with the same socket buffers (library / raw, "
+        "1.0 = the kernel's copy rate):\n\n" + _table(head, body)
+    )
 
 
 def _faults_table(res, sizes):
@@ -332,7 +367,7 @@ def markdown(res):
                 "ratio " + MODE_NAMES[mode],
             ]
         if has_raw:
-            head += ["raw AF_UNIX default", "raw AF_UNIX 4 MiB"]
+            head += ["raw AF_UNIX, %s" % RAW_NAMES[b] for b in RAW_LABELS]
         head.append("others' CPU")
         body = []
         for size in sizes:
@@ -350,7 +385,7 @@ def markdown(res):
             if has_raw:
                 row += [
                     _tput_cell(rows.get(("throughput", "ipc", size, "raw " + b)))
-                    for b in ("default", "4MiB")
+                    for b in RAW_LABELS
                 ]
             row.append(
                 _load_cell(
@@ -379,11 +414,17 @@ def markdown(res):
         ]
         if transport == "ipc":
             out += [_faults_table(res, sizes), ""]
+        if has_raw and res.get("raw_ratios"):
+            out += [_ceiling_table(res), ""]
         if has_raw:
             bufs = {r["label"]: r["buffers"] for r in res["throughput"] if r["lib"] == "raw"}
             out += [
                 "Raw AF_UNIX: socketpair between two processes, sendall / recv_into a preallocated "
-                "buffer. Effective SO_SNDBUF, SO_RCVBUF (bytes, as the kernel reports them): "
+                'buffer; "zmqipc\'s buffers" requests SO_SNDBUF and SO_RCVBUF of %s bytes on both '
+                "ends, as zmqipc's ipc sockets do by default (pyzmq's keep the system default; "
+                "net.core.wmem_max %s, rmem_max %s). Effective SO_SNDBUF, SO_RCVBUF (bytes, as the "
+                "kernel reports them): "
+                % (env.get("zmqipc_ipc_buffers"), env.get("wmem_max"), env.get("rmem_max"))
                 + "; ".join("%s %s" % (k, v) for k, v in bufs.items())
                 + ".",
                 "",
@@ -520,7 +561,7 @@ def plot(res, path):
         "pyzmq copy=False": ("C1", ":"),
         "zmqipc copy=False": ("C1", "-"),
         "raw default": ("0.55", "--"),
-        "raw 4MiB": ("k", "--"),
+        "raw zmqipc": ("k", "--"),
     }
     for label, (color, style) in styles.items():
         pts = sorted((r["size"], r["gb_per_s"]) for r in tput if r["label"] == label)
