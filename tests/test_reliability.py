@@ -11,6 +11,8 @@
 """
 
 import errno
+import json
+import math
 import os
 import signal
 import subprocess
@@ -21,10 +23,12 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import zmqipc as zmq
 from conftest import connected_pair, guard
-from zmqipc import _zmq
+from zmqipc import _zmq, arrays
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -397,3 +401,42 @@ def test_destroy_from_another_thread_while_calls_are_blocked():
     assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     assert proc.stdout.rstrip().endswith("alive")
     assert proc.stdout.count("ETERM") >= 10  # most calls were really blocked
+
+
+# --- 1/2. the array header parser under arbitrary headers (bounded; tools/fuzz.py goes on) -
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 10**19) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+_descr = st.recursive(
+    st.sampled_from(["<f8", "|u1", "|V0", "|S0", "<U0", "(1,", "|O", "V", "x"])
+    | st.text(max_size=10),
+    lambda inner: st.lists(st.tuples(st.sampled_from(["a", "b", ""]), inner).map(list), max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dtype=_descr | _json,
+    shape=st.lists(st.integers(-1, 10**19) | _json, max_size=4),
+    order=st.sampled_from(["C", "F", "Z"]) | _json,
+    nbytes=st.integers(-1, 10**6) | _json,
+    version=st.just(1) | _json,
+)
+def test_any_header_gives_a_clear_answer(dtype, shape, order, nbytes, version):
+    header = json.dumps(
+        {"zmqipc_array": version, "dtype": dtype, "shape": shape, "order": order, "nbytes": nbytes}
+    ).encode()
+    try:
+        got_dtype, got_shape, got_order, got_nbytes = arrays.parse_array_header(header)
+    except (ValueError, TypeError):
+        return
+    # Accepted: consistent, bounded, and printable.
+    assert got_nbytes == math.prod(got_shape) * got_dtype.itemsize
+    assert got_order in ("C", "F") and all(d >= 0 for d in got_shape)
+    str(got_dtype)
