@@ -15,6 +15,7 @@ import pytest
 
 import zmqipc as zmq
 from conftest import guard
+from zmqipc.utils.monitor import recv_monitor_message
 
 # Children import the installed zmqipc: run them where it is, never in the checkout.
 CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
@@ -22,6 +23,18 @@ CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
 pytestmark = pytest.mark.skipif(
     not hasattr(socket, "AF_UNIX"), reason="the tests make AF_UNIX sockets with the socket module"
 )
+
+
+def run_child(script, *args):
+    """Run a Python child on the installed zmqipc; its errors go into the failure."""
+    child = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=CHILD_CWD,
+    )
+    assert child.returncode == 0, child.stderr
 
 
 def path_of(endpoint):
@@ -169,9 +182,7 @@ os._exit(0)  # no close, no term: the socket file stays behind
 
 
 def test_bind_replaces_the_file_of_a_binder_that_died(ctx, ipc_endpoint):
-    subprocess.run(
-        [sys.executable, "-c", CRASHED_BINDER, ipc_endpoint], check=True, timeout=60, cwd=CHILD_CWD
-    )
+    run_child(CRASHED_BINDER, ipc_endpoint)
     assert stat.S_ISSOCK(os.lstat(path_of(ipc_endpoint)).st_mode)
     server = ctx.socket(zmq.PULL)
     server.bind(ipc_endpoint)
@@ -192,15 +203,13 @@ def test_close_removes_the_socket_file(ctx, ipc_endpoint):
 
 def test_unbind_removes_the_socket_file(ctx, ipc_endpoint):
     s = ctx.socket(zmq.PULL)
+    monitor = s.get_monitor_socket(zmq.EVENT_CLOSED)
+    guard(monitor)
     s.bind(ipc_endpoint)
     s.unbind(ipc_endpoint)
-    # unbind is carried out by the I/O thread; a later bind of the same path
-    # is processed after it, so once that succeeds the removal has happened.
-    other = ctx.socket(zmq.PULL)
-    other.bind("ipc://" + path_of(ipc_endpoint) + "-x")
-    other.close()
-    s.close()
-    ctx.term()
+    # The I/O thread closes the listener (and removes the file) before it
+    # reports EVENT_CLOSED; the socket itself stays open.
+    assert recv_monitor_message(monitor)["event"] == zmq.EVENT_CLOSED
     assert not os.path.lexists(path_of(ipc_endpoint))
 
 
@@ -234,9 +243,7 @@ ctx.term()
 
 def test_no_socket_files_left_after_close_term_and_exit(ipc_dir):
     before = set(os.listdir(ipc_dir))
-    subprocess.run(
-        [sys.executable, "-c", MANY_BINDS, ipc_dir, "200"], check=True, timeout=120, cwd=CHILD_CWD
-    )
+    run_child(MANY_BINDS, ipc_dir, "200")
     assert set(os.listdir(ipc_dir)) == before
 
 

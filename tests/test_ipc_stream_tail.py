@@ -40,18 +40,23 @@ ctx.term()
 
 
 def start_sender(endpoint):
+    """The sender, once it has queued every message."""
     proc = subprocess.Popen(
         [sys.executable, "-c", SENDER, endpoint, str(COUNT), str(SIZE)],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=CHILD_CWD,
     )
-    assert proc.stdout.readline() == "queued\n"
+    line = proc.stdout.readline()
+    assert line == "queued\n", proc.communicate(timeout=60)[1]
     return proc
 
 
-def run_sender(endpoint):
-    assert start_sender(endpoint).wait(timeout=120) == 0
+def finish(sender):
+    """Wait for the sender to close, terminate and exit; its errors in the message."""
+    _, err = sender.communicate(timeout=120)
+    assert sender.returncode == 0, err
 
 
 def receive_all(pull, expected=COUNT):
@@ -86,7 +91,7 @@ def test_reader_after_sender_exited_gets_everything(ctx, ipc_endpoint):
     pull.rcvtimeo = GUARD_MS
     sender = start_sender(ipc_endpoint)
     pull.bind(ipc_endpoint)
-    assert sender.wait(timeout=120) == 0
+    finish(sender)
     assert receive_all(pull) == list(range(COUNT))
 
 
@@ -94,10 +99,13 @@ def test_reader_after_sender_exited_gets_everything(ctx, ipc_endpoint):
 def test_concurrent_reader_gets_everything(ctx, ipc_endpoint, run):
     pull = make_pull(ctx, ipc_endpoint, rcvtimeo=GUARD_MS)
     result = {}
+    # The sender has queued everything when start_sender returns; it is still
+    # writing (linger=-1) while we read.
+    sender = start_sender(ipc_endpoint)
     reader = threading.Thread(target=lambda: result.setdefault("got", receive_all(pull)))
     reader.start()
     try:
-        run_sender(ipc_endpoint)
+        finish(sender)
     finally:
         reader.join()
     assert result["got"] == list(range(COUNT))
@@ -110,6 +118,7 @@ def test_two_senders_hanging_up_while_paused_both_arrive_whole(ctx, ipc_endpoint
     pull.rcvtimeo = GUARD_MS
     senders = [start_sender(ipc_endpoint), start_sender(ipc_endpoint)]
     pull.bind(ipc_endpoint)
-    assert [s.wait(timeout=120) for s in senders] == [0, 0]
+    for sender in senders:
+        finish(sender)
     got = receive_all(pull, expected=2 * COUNT)
     assert sorted(got) == sorted(list(range(COUNT)) * 2)
