@@ -54,6 +54,12 @@ from zmqipc.constants import (
 )
 from zmqipc.error import Again, ZMQError
 
+# The flat constants are enum members, whose | and & run in Python: the hot paths
+# below use plain ints.
+DONTWAIT, EVENTS, FD, POLLERR, POLLIN, POLLOUT, RCVTIMEO, SNDTIMEO = map(
+    int, (DONTWAIT, EVENTS, FD, POLLERR, POLLIN, POLLOUT, RCVTIMEO, SNDTIMEO)
+)
+
 __all__ = ["Context", "Socket", "Poller"]
 
 # The blocking (well: flag-driven) operations of the compiled socket.
@@ -349,6 +355,7 @@ class Socket(_socket.Socket):
         self._recv_waiters = deque()
         self._send_waiters = deque()
         self._poll_waiters = {}  # {future: event mask}: resolved, nothing consumed
+        self._ready_guess = {POLLIN: True, POLLOUT: True}  # did the last attempt succeed?
 
     # --- sending ---------------------------------------------------------------
 
@@ -358,7 +365,7 @@ class Socket(_socket.Socket):
             self._zero_copy_used()
         return self._start(
             self._send_waiters,
-            SNDTIMEO,
+            POLLOUT,
             flags,
             lambda: _sync_send(self, data, flags | DONTWAIT, copy, track, **kwargs),
         )
@@ -370,7 +377,7 @@ class Socket(_socket.Socket):
             self._zero_copy_used()
         return self._start(
             self._send_waiters,
-            SNDTIMEO,
+            POLLOUT,
             flags,
             lambda: _sync_send_multipart(self, parts, flags | DONTWAIT, copy, track),
         )
@@ -381,7 +388,7 @@ class Socket(_socket.Socket):
         """Receive one part: a Future for bytes (or a Frame with copy=False)."""
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: _sync_recv(self, flags | DONTWAIT, copy, track),
         )
@@ -390,7 +397,7 @@ class Socket(_socket.Socket):
         """Receive all parts of a message: a Future for a list."""
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: _sync_recv_multipart(self, flags | DONTWAIT, copy, track),
         )
@@ -399,7 +406,7 @@ class Socket(_socket.Socket):
         """Receive one part into ``buffer``: a Future for the message size."""
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: _sync_recv_into(self, buffer, nbytes, flags | DONTWAIT),
         )
@@ -409,7 +416,7 @@ class Socket(_socket.Socket):
         the receive, so nothing can come between the message and the Future."""
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: convert(_sync_recv(self, flags | DONTWAIT, copy, False)),
         )
@@ -429,7 +436,7 @@ class Socket(_socket.Socket):
     def recv_serialized(self, deserialize, flags=0, copy=True):
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: deserialize(_sync_recv_multipart(self, flags | DONTWAIT, copy, False)),
         )
@@ -440,7 +447,7 @@ class Socket(_socket.Socket):
 
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: arrays.recv_array(self._blocking, flags | DONTWAIT, copy),
         )
@@ -451,7 +458,7 @@ class Socket(_socket.Socket):
 
         return self._start(
             self._recv_waiters,
-            RCVTIMEO,
+            POLLIN,
             flags,
             lambda: arrays.recv_array_into(self._blocking, out, flags | DONTWAIT),
         )
@@ -525,19 +532,27 @@ class Socket(_socket.Socket):
             self._releases_watched = True
             _watch_releases(loop, self)
 
-    def _start(self, waiters, timeout_option, flags, attempt):
-        """Try ``attempt`` at once unless earlier calls of the same direction are
-        waiting (order is kept); otherwise, or on EAGAIN, queue it."""
+    def _start(self, waiters, event, flags, attempt):
+        """Try ``attempt`` at once unless earlier calls of the same direction
+        (``event``: POLLIN or POLLOUT) are waiting, as order is kept; otherwise, or
+        on EAGAIN, queue it.
+
+        A failed attempt costs an exception, far more than reading EVENTS; so after
+        one, the next call of that direction reads EVENTS first and attempts only if
+        the socket is ready (a streaming socket keeps attempting directly)."""
         loop = _running_loop()
         if loop is not self._loop:
             self._attach(loop)
         future = loop.create_future()
         while waiters and waiters[0].future.done():  # cancelled or timed out
             waiters.popleft()
-        if not waiters or flags & DONTWAIT:
+        if flags & DONTWAIT or (
+            not waiters and (self._ready_guess[event] or _getsockopt(self, EVENTS) & event)
+        ):
             try:
                 result = attempt()
             except Again as e:
+                self._ready_guess[event] = False
                 if flags & DONTWAIT:
                     future.set_exception(e)
                     self._after_operation()
@@ -547,15 +562,16 @@ class Socket(_socket.Socket):
                 self._after_operation()
                 return future
             else:
+                self._ready_guess[event] = True
                 future.set_result(result)
                 self._after_operation()
                 return future
-        timeout = _getsockopt(self, timeout_option)
+        timeout = _getsockopt(self, RCVTIMEO if event == POLLIN else SNDTIMEO)
         timer = None
         if timeout >= 0:
             timer = loop.call_later(timeout / 1000, _set_again, future)
         waiters.append(_Waiter(future, attempt, timer))
-        self._serve()  # the attempt above may have taken the FD's edge
+        self._serve()  # the attempt or EVENTS above may have taken the FD's edge
         return future
 
     def _after_operation(self):
