@@ -139,3 +139,20 @@ def test_guard_sanity(pair):
     guard(a, b, ms=1)
     with pytest.raises(zmq.Again):
         b.recv_multipart()
+
+
+def test_send_multipart_releases_every_export_on_failure(ctx):
+    """Each part is exported once and every export is given back, whether a later
+    part is bad or the send itself fails: the bytearrays can be resized after."""
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.copy_threshold = 0  # copy=False hands even small parts over as leases
+    parts = [bytearray(b"a" * 10), bytearray(b"b" * 10)]
+    bad = np.zeros((4, 4))[:, ::2]  # not contiguous
+    with pytest.raises(ValueError, match="part 2"):
+        push.send_multipart(parts + [bad])
+    with pytest.raises(zmq.Again):  # no peer: the first part cannot go
+        push.send_multipart(parts, zmq.DONTWAIT, copy=False)
+    for p in parts:
+        p.extend(b"x")  # BufferError if an export were still held
+    assert [len(p) for p in parts] == [11, 11]

@@ -228,12 +228,18 @@ cdef class Socket:
 
     cdef int _send_buffer(self, object data, int flags, bint copy,
                           MessageTracker tracker, list pending) except -1:
-        """Send one buffer-protocol object: copied by libzmq, or, with copy=False and
-        at least copy_threshold bytes, handed to libzmq without a copy."""
+        """Send one buffer-protocol object (see _send_view)."""
         cdef Py_buffer view
+        get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        return self._send_view(&view, flags, copy, tracker, pending)
+
+    cdef int _send_view(self, Py_buffer *view, int flags, bint copy,
+                        MessageTracker tracker, list pending) except -1:
+        """Send an exported buffer: copied by libzmq, or, with copy=False and at
+        least copy_threshold bytes, handed to libzmq without a copy. Takes the view
+        over: it is released (or moved into a lease) whatever happens."""
         cdef zmq_msg_t msg
         cdef _BlockingOp op
-        get_buffer(data, &view, PyBUF_ANY_CONTIGUOUS)
         op.handle = self.handle
         op.flags = flags
         if copy or view.len < self.copy_threshold:   # below the crossover copying wins
@@ -244,8 +250,8 @@ cdef class Socket:
                 run_blocking(self, &op, pending)
                 return 0
             finally:
-                PyBuffer_Release(&view)
-        lease_buffer(&msg, &view, tracker)   # the lease owns the view from here
+                PyBuffer_Release(view)
+        lease_buffer(&msg, view, tracker)   # the lease owns the view from here
         op.kind = OP_MSG_SEND
         op.msg = &msg
         try:
@@ -274,30 +280,42 @@ cdef class Socket:
     def send_multipart(self, msg_parts, int flags=0, bint copy=True, bint track=False):
         """Send a sequence of parts as one multipart message. Every part is checked
         before the first is sent, so a bad part never leaves a message half-sent."""
-        cdef Py_buffer view
+        cdef Py_buffer *views
+        cdef Py_ssize_t n, i, exported = 0, sent = 0
         self._begin_io()
         parts = list(msg_parts)
-        if not parts:
+        n = len(parts)
+        if n == 0:
             raise ValueError("send_multipart needs at least one part")
-        for i, part in enumerate(parts):
-            if not isinstance(part, Frame):
-                try:
-                    get_buffer(part, &view, PyBUF_ANY_CONTIGUOUS)
-                except (TypeError, ValueError) as e:
-                    raise type(e)("part %d: %s" % (i, e)) from None
-                PyBuffer_Release(&view)
-        tracker = MessageTracker() if (track and not copy) else None
-        last = len(parts) - 1
-        pending = None   # once the first part is out, a signal must not split the message
-        for i, part in enumerate(parts):
-            part_flags = flags | ZMQ_SNDMORE if i < last else flags
-            if isinstance(part, Frame):
-                self._send_frame(<Frame>part, part_flags, pending)
-            else:
-                self._send_buffer(part, part_flags, copy, tracker, pending)
-            pending = [] if pending is None else pending
-        raise_pending(pending)
-        return tracker
+        # Every part is exported (and so checked) once, before the first is sent.
+        views = <Py_buffer *>PyMem_Malloc(n * sizeof(Py_buffer))
+        if views == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                if not isinstance(parts[i], Frame):
+                    try:
+                        get_buffer(parts[i], &views[i], PyBUF_ANY_CONTIGUOUS)
+                    except (TypeError, ValueError) as e:
+                        raise type(e)("part %d: %s" % (i, e)) from None
+                exported = i + 1
+            tracker = MessageTracker() if (track and not copy) else None
+            pending = None   # once the first part is out, a signal must not split it
+            for i in range(n):
+                part_flags = flags | ZMQ_SNDMORE if i < n - 1 else flags
+                sent = i + 1   # _send_view takes the view over, even if it raises
+                if isinstance(parts[i], Frame):
+                    self._send_frame(<Frame>parts[i], part_flags, pending)
+                else:
+                    self._send_view(&views[i], part_flags, copy, tracker, pending)
+                pending = [] if pending is None else pending
+            raise_pending(pending)
+            return tracker
+        finally:
+            for i in range(sent, exported):
+                if not isinstance(parts[i], Frame):
+                    PyBuffer_Release(&views[i])
+            PyMem_Free(views)
 
     # --- receiving -----------------------------------------------------------
 
@@ -305,10 +323,11 @@ cdef class Socket:
         """Receive one message part: bytes, or a Frame (no copy) if ``copy=False``."""
         self._begin_io()
         if copy:
-            return self._recv_bytes(flags)
+            return self._recv_bytes(flags, None, NULL)
         return self._recv_frame(flags, None)
 
-    cdef object _recv_bytes(self, int flags):
+    cdef object _recv_bytes(self, int flags, list pending, bint *more):
+        """Receive one part as bytes; ``more`` (if not NULL) tells if parts follow."""
         cdef zmq_msg_t msg
         cdef _BlockingOp op
         op.kind = OP_MSG_RECV
@@ -317,7 +336,9 @@ cdef class Socket:
         op.flags = flags
         check_rc(zmq_msg_init(&msg))
         try:
-            run_blocking(self, &op, None)
+            run_blocking(self, &op, pending)
+            if more != NULL:
+                more[0] = zmq_msg_more(&msg)
             return msg_to_bytes(&msg)
         finally:
             zmq_msg_close(&msg)
@@ -343,13 +364,20 @@ cdef class Socket:
         """Receive every part of a multipart message as a list. Once the first part
         is taken the message is always finished: an exception from a signal handler
         (Ctrl-C) meanwhile is raised after the last part."""
+        cdef Frame frame
+        cdef bint more
         self._begin_io()
-        cdef Frame frame = self._recv_frame(flags, None)
-        parts = [frame if not copy else frame.bytes]
         pending = []
-        while frame.more:
-            frame = self._recv_frame(flags, pending)
-            parts.append(frame if not copy else frame.bytes)
+        if copy:   # straight into bytes, no Frame per part
+            parts = [self._recv_bytes(flags, None, &more)]
+            while more:
+                parts.append(self._recv_bytes(flags, pending, &more))
+        else:
+            frame = self._recv_frame(flags, None)
+            parts = [frame]
+            while frame.more:
+                frame = self._recv_frame(flags, pending)
+                parts.append(frame)
         raise_pending(pending)
         return parts
 

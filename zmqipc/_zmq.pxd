@@ -65,8 +65,10 @@ cdef class Socket:
     cdef bint _leave_blocking(self) except -1
     cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker,
                           list pending) except -1
+    cdef int _send_view(self, Py_buffer *view, int flags, bint copy, MessageTracker tracker,
+                        list pending) except -1
     cdef int _send_frame(self, Frame frame, int flags, list pending) except -1
-    cdef object _recv_bytes(self, int flags)
+    cdef object _recv_bytes(self, int flags, list pending, bint *more)
     cdef Frame _recv_frame(self, int flags, list pending)
 
 

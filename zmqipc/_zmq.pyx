@@ -17,6 +17,7 @@ cimport cython
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS,
                              PyBUF_WRITABLE, PyBUF_FORMAT)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from libc.errno cimport (EACCES, EAGAIN, EFAULT, EINTR, EINVAL, EMFILE, ENAMETOOLONG, ENOENT,
