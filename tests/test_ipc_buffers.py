@@ -16,8 +16,9 @@ import pytest
 
 import zmqipc as zmq
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="reads /proc/self (Linux only)")
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc/self (Linux only)"
+)
 MiB = 1 << 20
 
 
@@ -28,7 +29,7 @@ def socket_fds():
         try:
             if os.readlink("/proc/self/fd/" + name).startswith("socket:"):
                 fds.add(int(name))
-        except OSError:   # closed meanwhile (the listing's own fd)
+        except OSError:  # closed meanwhile (the listing's own fd)
             pass
     return fds
 
@@ -39,10 +40,15 @@ def connection_buffers(fds, family):
     for fd in fds:
         s = socket.socket(fileno=os.dup(fd))
         try:
-            if (s.family == family and s.type == socket.SOCK_STREAM
-                    and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
-                found[fd] = (s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
-                             s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            if (
+                s.family == family
+                and s.type == socket.SOCK_STREAM
+                and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            ):
+                found[fd] = (
+                    s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+                    s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+                )
         finally:
             s.close()
     return found
@@ -61,8 +67,10 @@ def effective(sndbuf, rcvbuf, family=socket.AF_UNIX):
         for option, value in ((socket.SO_SNDBUF, sndbuf), (socket.SO_RCVBUF, rcvbuf)):
             if value >= 0:
                 a.setsockopt(socket.SOL_SOCKET, option, value)
-        return (a.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
-                a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        return (
+            a.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+            a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+        )
 
 
 def connected_pair(ctx, endpoint, bound_options=(), connected_options=()):
@@ -88,18 +96,21 @@ def test_ipc_default_buffers_on_both_ends(ctx):
     default = zmq.build_info()["ipc_buffer_default"]
     assert default > 0
     pull, push, buffers = connected_pair(ctx, "ipc://*")
-    assert len(buffers) == 2                # the accepted end and the connected end
+    assert len(buffers) == 2  # the accepted end and the connected end
     assert set(buffers.values()) == {effective(default, default)}
-    assert effective(default, default) != effective(-1, -1)   # it does change something
-    assert push.getsockopt(zmq.SNDBUF) == -1   # the option still reads "not set"
+    assert effective(default, default) != effective(-1, -1)  # it does change something
+    assert push.getsockopt(zmq.SNDBUF) == -1  # the option still reads "not set"
 
 
 @linux_only
 def test_ipc_user_buffers_apply_to_each_end(ctx):
     # Small sizes, below any net.core.wmem_max/rmem_max, so the kernel keeps them apart.
     pull, push, buffers = connected_pair(
-        ctx, "ipc://*", bound_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)],
-        connected_options=[(zmq.SNDBUF, 70000), (zmq.RCVBUF, 80000)])
+        ctx,
+        "ipc://*",
+        bound_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)],
+        connected_options=[(zmq.SNDBUF, 70000), (zmq.RCVBUF, 80000)],
+    )
     assert sorted(buffers.values()) == sorted([effective(50000, 60000), effective(70000, 80000)])
 
 
@@ -114,12 +125,16 @@ def test_tcp_buffers_unchanged_by_default(ctx):
 @linux_only
 def test_tcp_user_buffers_still_apply(ctx):
     pull, push, buffers = connected_pair(
-        ctx, "tcp://127.0.0.1:*", bound_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)],
-        connected_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)])
+        ctx,
+        "tcp://127.0.0.1:*",
+        bound_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)],
+        connected_options=[(zmq.SNDBUF, 50000), (zmq.RCVBUF, 60000)],
+    )
     assert set(buffers.values()) == {effective(50000, 60000, socket.AF_INET)}
 
 
 # --- reuse of large message blocks ---------------------------------------------------------
+
 
 def minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -171,14 +186,15 @@ def test_cached_block_released_when_idle(big_pair):
     frame = pull.recv(copy=False)
     gc.collect()
     holding = resident_mib()
-    del frame                 # now cached, still resident
+    del frame  # now cached, still resident
     deadline = time.monotonic() + 30
     while resident_mib() > holding - 48 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert resident_mib() <= holding - 48, "the idle block was never freed"
 
 
-CONTEXT_END = """
+CONTEXT_END = (
+    """
 import os, sys
 import numpy as np
 import zmqipc as zmq
@@ -203,7 +219,9 @@ else:
     ctx.term()
     del frame
 assert resident_mib() <= holding - 48, (holding, resident_mib())
-""" % BIG
+"""
+    % BIG
+)
 
 
 @linux_only
@@ -211,8 +229,9 @@ assert resident_mib() <= holding - 48, (holding, resident_mib())
 def test_context_end_releases_blocks(order):
     # A fresh process: the cache lives while any context exists, and the test
     # session's other contexts would keep it.
-    result = subprocess.run([sys.executable, "-c", CONTEXT_END, order], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CONTEXT_END, order], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -240,7 +259,7 @@ def test_blocks_shared_between_threads_stay_intact(ctx):
                 if got.size != size or got[0] != i % 251 or got[-1] != i % 251:
                     raise AssertionError("message %d corrupted" % i)
                 held.append(frame)
-                if len(held) > 3:          # free out of order
+                if len(held) > 3:  # free out of order
                     held.pop(int(rng.integers(0, len(held))))
             pull.close()
             push.close()
