@@ -85,6 +85,8 @@ cdef int _fork_generation = 0
 def _after_fork_in_child():
     global _fork_generation
     _fork_generation += 1
+    # A drain the parent had scheduled may never run here: let releases schedule again.
+    zmqipc_release_drain_started()
 
 
 if hasattr(os, "register_at_fork"):
