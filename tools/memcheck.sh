@@ -44,7 +44,7 @@ mkdir -p "$WORK"
 echo "== memcheck: ASan copy in $WORK"
 
 # 1. Copy the tree. build/ in $WORK is kept between runs (cached ASan objects).
-(cd "$ROOT" && tar -cf - --exclude=./build --exclude=./.git --exclude='*.so' \
+(cd "$ROOT" && tar -cf - --exclude=./build --exclude=./.git --exclude='./.venv*' --exclude='*.so' \
      --exclude='__pycache__' --exclude=./zmqipc/_zmq.cpp --exclude=./zmqipc/_build_info.json \
      --exclude='*.egg-info' --exclude=./.pytest_cache --exclude=./bench/results .) \
   | (cd "$WORK" && tar -xf -)
