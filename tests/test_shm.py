@@ -1,5 +1,7 @@
 """zmqipc.shm: arrays in shared memory, sent as descriptors (design: docs/shm.md)."""
 
+import asyncio
+import copy
 import json
 import os
 import subprocess
@@ -135,6 +137,36 @@ def test_copy_and_recv_into(ipair):
     assert np.array_equal(out, a)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: shm.zeros((200, 300), dtype="f4", order="F"),  # a Fortran-ordered shm array
+        lambda: np.zeros((200, 300), dtype="f4", order="F"),  # copied with shm=True
+        lambda: shm.zeros((), dtype="f8"),  # 0-d: len() of it raises
+    ],
+    ids=["fortran", "fortran-copied", "0-d"],
+)
+def test_recv_array_into_any_shm_layout(ipair, make):
+    server, client = ipair
+    a = make()
+    a[...] = 3
+    client.send_array(a, shm=True)
+    out = np.empty_like(a)
+    assert server.recv_array_into(out) is out
+    assert np.array_equal(out, a) and out.flags.f_contiguous == a.flags.f_contiguous
+    with pytest.raises(zmq.Again):  # nothing left behind
+        server.recv(zmq.NOBLOCK)
+
+
+@pytest.mark.parametrize("bad", [1, 0, "true", "", np.bool_(True)])
+def test_send_array_refuses_unknown_shm_values(ipair, bad):
+    server, client = ipair
+    with pytest.raises(ValueError, match="shm must be"):
+        client.send_array(np.arange(4), shm=bad)
+    with pytest.raises(zmq.Again):  # nothing was sent
+        server.recv(zmq.NOBLOCK)
+
+
 def test_inline_messages_unchanged(ipair):
     server, client = ipair
     client.send_array(np.arange(10))
@@ -164,6 +196,44 @@ def test_tcp_refuses_shm_true_and_sends_shm_arrays_inline(ctx):
     assert shm.is_shm(server.recv_array())
     client.send_array(np.ones(5), shm=False)
     assert not shm.is_shm(server.recv_array())
+
+
+def _views_of(sock):
+    """Every other Python object standing for ``sock``'s libzmq socket."""
+    import zmqipc.asyncio as zaio
+
+    return [zmq.Socket.shadow(sock), copy.copy(sock), zaio.Socket.from_socket(sock)]
+
+
+@pytest.mark.parametrize("view", range(3), ids=["shadow", "copy", "asyncio.from_socket"])
+def test_shadows_of_a_tcp_socket_send_shm_arrays_inline(ctx, view):
+    """Shadows share their owner's endpoints: over tcp, shm=True is refused and shm
+    arrays go inline, whichever object sends."""
+    server, client = connected_pair(ctx, "tcp://127.0.0.1:*")
+    a = shm.empty(50_000)
+    a[:] = 2.5
+    other = _views_of(client)[view]
+    assert other._endpoints == client._endpoints != ()
+    with pytest.raises(ValueError, match="another machine"):
+        other.send_array(a, shm=True)
+
+    async def send():
+        await asyncio.wait_for(asyncio.ensure_future(other.send_array(a)), 10)
+
+    if view == 2:
+        asyncio.run(send())
+    else:
+        other.send_array(a)
+    header, data = server.recv_multipart()
+    assert "shm" not in json.loads(header) and len(data) == a.nbytes
+
+
+def test_endpoints_recorded_through_a_shadow_reach_the_owner(ctx):
+    owner = guard(ctx.socket(zmq.PAIR))[0]
+    zmq.Socket.shadow(owner).bind("tcp://127.0.0.1:*")
+    assert owner._endpoints and all(v._endpoints == owner._endpoints for v in _views_of(owner))
+    with pytest.raises(ValueError, match="another machine"):
+        owner.send_array(np.zeros(10), shm=True)
 
 
 def test_pyzmq_peer_sees_descriptor_frames(ipc_endpoint):
@@ -311,8 +381,49 @@ def test_receiver_reads_after_sender_exits(ctx, ipc_endpoint):
         assert (got[2 * i] == i).all() and (got[2 * i + 1] == -i).all()
     assert stems_of_pid(p.pid)  # kept for us while we hold them
     del got
-    shm.cleanup()
+    shm.cleanup(pids=[p.pid])
     assert stems_of_pid(p.pid) == []
+
+
+@posix_only
+@linux_only
+def test_cleanup_spares_unclaimed_arrays_of_an_exited_sender(ctx, ipc_endpoint):
+    """The lease rule: an array sent but not yet received survives its sender's
+    normal exit, cleanup() with the default grace and the automatic cleanup of a
+    new process importing zmqipc."""
+    pull = guard(ctx.socket(zmq.PULL))[0]
+    pull.bind(ipc_endpoint)
+    p = child(SENDER, ipc_endpoint, 2)
+    assert p.stdout.readline().strip() == "sent"
+    p.communicate("go\n", timeout=60)
+    assert p.returncode == 0
+    left = sorted(stems_of_pid(p.pid))
+    assert len(left) == 4  # one segment per unclaimed array
+    assert shm.cleanup(pids=[p.pid]) == []
+    assert not set(shm.cleanup()) & set(left)
+    new_process = child("print(' '.join(shm.cleanup()), flush=True)")  # its import cleans too
+    assert not set(new_process.communicate(timeout=60)[0].split()) & set(left)
+    assert new_process.returncode == 0 and sorted(stems_of_pid(p.pid)) == left
+    got = [pull.recv_array() for _ in range(4)]
+    for i in range(2):
+        assert (got[2 * i] == i).all() and (got[2 * i + 1] == -i).all()
+    del got
+    assert sorted(shm.cleanup(pids=[p.pid])) == left  # claimed and dropped: collected
+
+
+@posix_only
+@linux_only
+def test_cleanup_grace_zero_drops_unclaimed_arrays(ctx, ipc_endpoint):
+    pull = guard(ctx.socket(zmq.PULL))[0]
+    pull.bind(ipc_endpoint)
+    p = child(SENDER, ipc_endpoint, 1)
+    assert p.stdout.readline().strip() == "sent"
+    p.communicate("go\n", timeout=60)
+    left = stems_of_pid(p.pid)
+    assert len(left) == 2  # both unclaimed: kept by the lease
+    assert sorted(shm.cleanup(grace_s=0, pids=[p.pid])) == sorted(left)
+    with pytest.raises(ValueError, match="does not exist"):
+        pull.recv_array()
 
 
 RECEIVER_HOLDS = """
@@ -396,10 +507,10 @@ def test_sigkill_sender_then_cleanup(ctx, ipc_endpoint):
             break
         except ValueError:
             pass
-    shm.cleanup()
+    shm.cleanup(grace_s=0, pids=[p.pid])  # what it had sent is received or lost with it
     assert stems_of_pid(p.pid)  # we still hold some: kept
     del kept
-    shm.cleanup()
+    shm.cleanup(grace_s=0, pids=[p.pid])
     assert stems_of_pid(p.pid) == []
 
 
@@ -417,7 +528,7 @@ def test_sigkill_both_then_cleanup(ipc_dir):
     sender.wait()
     receiver.wait()
     assert stems_of_pid(sender.pid)  # left behind by the crash...
-    shm.cleanup()
+    shm.cleanup(grace_s=0, pids=[sender.pid, receiver.pid])
     assert stems_of_pid(sender.pid) == [] and stems_of_pid(receiver.pid) == []
 
 
@@ -435,7 +546,7 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
     path = "/dev/shm/" + stem
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     os.close(fd)
-    removed = shm.cleanup()
+    removed = shm.cleanup(grace_s=0, pids=[key, os.getpid()])
     assert stem in removed and not os.path.exists(path)
     assert mine not in removed and os.path.exists("/dev/shm/" + mine)
 

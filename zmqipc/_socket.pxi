@@ -81,6 +81,12 @@ cdef class Socket:
         return self._owner is not None
 
     @property
+    def _root_socket(self):
+        """The Socket owning the libzmq handle: this one, or the one a shadow stands for
+        (state every view of the socket must share lives there)."""
+        return self if self._owner is None else self._owner
+
+    @property
     def underlying(self):
         """The address of the libzmq socket (an int)."""
         return <size_t>self.handle

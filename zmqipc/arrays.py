@@ -111,6 +111,8 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
     otherwise; True sends any array through shared memory (one copy into a pooled
     segment unless it lives there already) and refuses other endpoints, whose peers
     may be on another machine; "force" skips that check; False always sends inline."""
+    if not (shm is None or shm is True or shm is False or (type(shm) is str and shm == "force")):
+        raise ValueError("send_array: shm must be None, True, False or 'force', not %r" % (shm,))
     array = _prepare(array)
     if shm is not False and array.nbytes:
         from zmqipc import shm as shm_module
@@ -307,6 +309,8 @@ def recv_array_into(socket, out, flags=0):
         and not (out.flags.c_contiguous and out.flags.f_contiguous)
     ):
         raise ValueError("received %s-ordered data for a %s-ordered array" % (order, _order(out)))
-    if len(data):  # one copy, from the message (or shared) memory straight into out
+    if isinstance(data, np.ndarray):  # shared memory: any layout, so copy element-wise
+        np.copyto(out, data, casting="no")
+    elif len(data):  # one copy, from the message memory straight into out
         _byte_view(out)[:] = np.frombuffer(data, dtype=np.uint8)
     return out

@@ -449,15 +449,24 @@ def _collectable(seg, grace_ns, exiting=False):
     return True
 
 
-def cleanup(grace_s=0.0):
-    """Remove segments left by processes that died: any segment of this user whose
-    creator is no longer running, that no live process holds and whose pending
-    descriptors are older than ``grace_s``. Returns the names removed.
-    Runs automatically (with a grace of lease_s) when zmqipc is imported."""
+def cleanup(grace_s=None, *, pids=None):
+    """Remove segments left by processes that exited or died: any segment of this
+    user whose creator is no longer running, that no live process holds and whose
+    unclaimed descriptors were sent more than ``grace_s`` ago (default: lease_s, so
+    an array sent by a process that has exited stays receivable for its lease).
+    ``grace_s=0`` drops unclaimed arrays at once: only when no receiver still
+    needs them. ``pids``: only segments created by these process ids.
+    Returns the names removed. Runs automatically, with the defaults, when
+    zmqipc.shm is imported."""
     removed = []
-    grace_ns = int(grace_s * 1e9)
+    grace_ns = int((_settings["lease_s"] if grace_s is None else grace_s) * 1e9)
+    if grace_ns < 0:
+        raise ValueError("grace_s must be >= 0")
+    pids = None if pids is None else {int(pid) for pid in pids}
     with _lock:
         for stem in _list_stems():
+            if pids is not None and _owner_key(stem) & 0xFFFFFFFF not in pids:
+                continue
             seg = _segments.get(stem)
             if (seg is not None and seg.owned) or _zmq.shm_key_alive(_owner_key(stem)):
                 continue
@@ -544,6 +553,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_remember_key)  # runs after _after_fork_child
 
 try:
-    cleanup(grace_s=_settings["lease_s"])
+    cleanup()
 except Exception:  # noqa: BLE001 - never fail an import over housekeeping
     pass

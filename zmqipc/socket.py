@@ -58,7 +58,13 @@ class Socket(_zmq.Socket):
     """
 
     _monitor_socket = None
-    _endpoints = ()  # every endpoint bound or connected (send_array(shm=True) checks them)
+    _endpoint_list = ()  # on the owning Socket: every endpoint bound or connected
+
+    @property
+    def _endpoints(self):
+        """Every endpoint bound or connected through this socket or any shadow of it
+        (send_array checks them before sending shared memory)."""
+        return getattr(self._root_socket, "_endpoint_list", ())
 
     def __init__(self, context=None, socket_type=-1, copy_threshold=None, **kwargs):
         if copy_threshold is not None:
@@ -202,7 +208,9 @@ class Socket(_zmq.Socket):
         return _EndpointContext(self, "connect", addr)
 
     def _note_endpoint(self, addr):
-        self._endpoints += (addr if isinstance(addr, str) else addr.decode("utf-8", "replace"),)
+        root = self._root_socket
+        addr = addr if isinstance(addr, str) else addr.decode("utf-8", "replace")
+        root._endpoint_list = self._endpoints + (addr,)
 
     def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
         """Bind to a random port of ``addr`` (e.g. "tcp://127.0.0.1") and return it."""
