@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_signals_gil import _blocking_call, wait_until_main_blocked
 
 import zmqipc as zmq
 from conftest import connected_pair, guard
@@ -358,10 +359,11 @@ DESTROY_SCRIPT = textwrap.dedent("""
 
     for round in range(int(sys.argv[1])):
         ctx = zmq.Context()
-        types = (zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER)
-        pull, rep, poller_sock, router = (ctx.socket(t) for t in types)
-        for i, s in enumerate((pull, rep, poller_sock, router)):
+        types = (zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER, zmq.PULL)
+        pull, rep, poller_sock, router, shadowed = (ctx.socket(t) for t in types)
+        for i, s in enumerate((pull, rep, poller_sock, router, shadowed)):
             s.bind("inproc://d%d-%d" % (round, i))
+        shadow = zmq.Socket.shadow(shadowed.underlying)   # same libzmq socket
         push = ctx.socket(zmq.PUSH)
         push.set_hwm(1)
         push.connect("inproc://nobody-%d" % round)   # send blocks: no peer yet
@@ -369,7 +371,7 @@ DESTROY_SCRIPT = textwrap.dedent("""
         poller = zmq.Poller()
         poller.register(poller_sock, zmq.POLLIN)
         calls = {"recv": pull.recv, "recv_multipart": rep.recv_multipart, "poll": poller.poll,
-                 "recv_array": router.recv_array,
+                 "recv_array": router.recv_array, "shadow_recv": shadow.recv,
                  "send": lambda: [push.send(b"x") for _ in range(5)]}
         threads = [threading.Thread(target=blocked_in, args=(name, call, results, ready))
                    for name, call in calls.items()]
@@ -381,12 +383,43 @@ DESTROY_SCRIPT = textwrap.dedent("""
         ctx.destroy(linger=0)
         for t in threads:
             t.join()
-        assert all(s.closed for s in (pull, rep, poller_sock, router, push)), "not all closed"
+        assert all(s.closed for s in (pull, rep, poller_sock, router, shadowed, push))
         assert ctx.closed
         assert set(results.values()) <= {"ETERM", "errno %d" % zmq.ENOTSOCK}, results
         print(sorted(results.items()), flush=True)
     print("alive")
 """)
+
+
+@needs_signals
+@pytest.mark.parametrize("call", ["poll", "recv"])
+def test_destroy_by_a_handler_between_retries_never_reuses_the_socket(ctx, call):
+    """A signal handler runs between two retries of a blocking call, and destroy()
+    closes the socket there (not busy at that moment): the retry must not touch the
+    freed libzmq socket, it raises ContextTerminated."""
+    sock = ctx.socket(zmq.PULL)
+    sock.bind("inproc://destroy-in-handler-%s" % call)
+
+    def handler(signum, frame):
+        ctx.destroy(linger=0)
+
+    def interrupt_when_blocked():
+        wait_until_main_blocked()
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    helper = threading.Thread(target=interrupt_when_blocked, daemon=True)
+    helper.start()
+    try:
+        with pytest.raises(zmq.ContextTerminated):
+            _blocking_call(
+                zmq.zmq_poll if call == "poll" else sock.recv,
+                *([[(sock, zmq.POLLIN)], 60_000] if call == "poll" else []),
+            )
+    finally:
+        helper.join()
+        signal.signal(signal.SIGUSR1, old)
+    assert sock.closed and ctx.closed
 
 
 def test_destroy_from_another_thread_while_calls_are_blocked():

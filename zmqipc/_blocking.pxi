@@ -72,17 +72,15 @@ cdef int run_blocking(Socket sock, _BlockingOp *op, list pending) except -1:
 
 cdef int _op_marked(Socket sock, _BlockingOp *op, int extra_flags) except? -2:
     """One libzmq call with ``sock`` marked busy for destroy() in another thread,
-    which then leaves the closing to us (Socket._leave_blocking)."""
+    which then leaves the closing to us (_enter_blocking_one in _socket.pxi)."""
     cdef int rc
-    if sock._closed:   # closed for destroy() after an earlier part
-        raise_errno(ETERM)
-    sock._blocking += 1
+    _enter_blocking_one(sock)
     if _simulated_part_signal and _take_simulated_part_interrupt():   # test hook
         rc = -1   # (errno is EINTR)
     else:
         with nogil:
             rc = _op_once(op, extra_flags)
-    if sock._leave_blocking() and rc < 0:
+    if _leave_blocking_one(sock) and rc < 0:
         raise_errno(ETERM)   # the context is being destroyed
     return rc
 
@@ -108,10 +106,10 @@ cdef int _wait_in_slices(Socket sock, _BlockingOp *op, list pending) except -1:
             if remaining <= 0:
                 return raise_errno(EAGAIN)   # RCVTIMEO/SNDTIMEO expired
             slice_ms = min(slice_ms, <long>(remaining * 1000) + 1)
-        sock._blocking += 1
+        _enter_blocking_one(sock)
         with nogil:
             rc = zmq_poll(&item, 1, slice_ms)
-        if sock._leave_blocking():
+        if _leave_blocking_one(sock):
             raise_errno(ETERM)   # the context is being destroyed
         if rc < 0:
             retry_or_raise(None, pending)

@@ -438,11 +438,37 @@ cdef class Socket:
         check_rc(zmq_socket_monitor(self.handle, c_addr, events))
 
 
+# Busy marking for destroy() in another thread: before every libzmq call that can
+# block, the Socket owning the handle (a shadow's owner) is marked busy, after
+# checking that it is still open (destroy() may have closed it while this thread
+# ran a signal handler between two calls); after the call it is unmarked, and
+# closed if destroy() asked for that meanwhile (Socket._leave_blocking).
+
+cdef inline Socket _handle_owner(Socket sock):
+    return sock if sock._owner is None else <Socket>sock._owner
+
+
+cdef int _enter_blocking_one(Socket sock) except -1:
+    cdef Socket owner = _handle_owner(sock)
+    if owner._closed:
+        raise_errno(ETERM)   # closed by destroy() (or a handler) between two calls
+    owner._blocking += 1
+    return 0
+
+
+cdef bint _leave_blocking_one(Socket sock) except -1:
+    """True if destroy() closed the socket during the call."""
+    return _handle_owner(sock)._leave_blocking()
+
+
 cdef int _enter_blocking(list sockets) except -1:
-    """Mark sockets as used by a blocking call (poll, proxy) in this thread."""
+    """_enter_blocking_one for every socket of a poll or proxy, or none if one is closed."""
     cdef Socket sock
     for sock in sockets:
-        sock._blocking += 1
+        if _handle_owner(sock)._closed:
+            raise_errno(ETERM)
+    for sock in sockets:
+        _enter_blocking_one(sock)
     return 0
 
 
@@ -451,7 +477,7 @@ cdef bint _leave_blocking_all(list sockets) except -1:
     cdef Socket sock
     cdef bint closed = False
     for sock in sockets:
-        closed |= sock._leave_blocking()
+        closed |= _leave_blocking_one(sock)
     return closed
 
 
