@@ -44,6 +44,6 @@
 
 /* zmqipc: SO_SNDBUF/SO_RCVBUF requested for ipc sockets whose ZMQ_SNDBUF/RCVBUF
    are not set (patch 0030); chosen by measurement, see the README. */
-#define ZMQIPC_IPC_BUFFER_DEFAULT 2097152
+#define ZMQIPC_IPC_BUFFER_DEFAULT 524288
 
 #endif
