@@ -475,3 +475,35 @@ def test_zero_copy_buffer_is_released_while_the_loop_sleeps(run, actx, ipc_endpo
         assert len(received[0]) == 1 << 22
 
     run(main)
+
+
+def test_poll_does_not_swallow_the_other_directions_wakeup(run, actx):
+    """poll() reads EVENTS, which consumes the FD's edge: a send waiting for POLLOUT must
+    still be served when room appears just before a poll for POLLIN."""
+
+    async def main():
+        push = actx.socket(zmq.PUSH)
+        pull = zmq.Socket(actx, zmq.PULL)
+        for s in (push, pull):
+            s.linger = 0
+            s.hwm = 1
+        pull.bind("inproc://poll-edge")
+        push.connect("inproc://poll-edge")
+        filled = 0
+        while True:
+            try:
+                await push.send(b"x", zmq.DONTWAIT)
+                filled += 1
+            except zmq.Again:
+                break
+        waiting = push.send(b"waiting")
+        assert not waiting.done()
+        for _ in range(filled):  # make room without letting the loop run
+            pull.recv()
+        polled = push.poll(None, zmq.POLLIN)
+        await guarded(waiting)
+        assert pull.recv() == b"waiting"
+        polled.cancel()
+        pull.close()
+
+    run(main)

@@ -487,6 +487,8 @@ class Socket(_socket.Socket):
         polls = self._poll_waiters
         polls[future] = flags
         future.add_done_callback(lambda f: polls.pop(f, None))
+        # Reading EVENTS above may have consumed the FD's edge for the other direction.
+        self._after_operation()
         if timeout is not None and timeout >= 0:
             timer = loop.call_later(timeout / 1000, _set_result, future, 0)
             future.add_done_callback(lambda f: timer.cancel())
@@ -707,6 +709,9 @@ class Poller(_poll.Poller):
         deadline = None if timeout is None or timeout < 0 else loop.time() + timeout / 1000
         while True:
             ready = super().poll(0)
+            for item, _ in self.sockets:  # zmq_poll read their EVENTS: edges may be consumed
+                if isinstance(item, Socket):
+                    item._after_operation()
             if ready or (deadline is not None and loop.time() >= deadline):
                 return ready
             await self._wait_any(loop, deadline)
