@@ -306,7 +306,8 @@ def test_poll_timeouts_and_readiness(run, actx, ipc_endpoint):
         a, b = pair(actx, ipc_endpoint)
         assert await guarded(b.poll(20)) == 0
         assert await guarded(b.poll(0)) == 0
-        assert await guarded(a.poll(0, zmq.POLLOUT)) == zmq.POLLOUT
+        # POLLOUT needs the connection's handshake: wait for it rather than poll(0).
+        assert await guarded(a.poll(None, zmq.POLLOUT)) == zmq.POLLOUT
         waiting = b.poll()
         await a.send(b"x")
         assert await guarded(waiting) == zmq.POLLIN

@@ -230,7 +230,13 @@ def test_context_end_releases_blocks(order):
     # A fresh process: the cache lives while any context exists, and the test
     # session's other contexts would keep it.
     result = subprocess.run(
-        [sys.executable, "-c", CONTEXT_END, order], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", CONTEXT_END, order],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.path.dirname(
+            os.path.dirname(zmq.__file__)
+        ),  # the installed zmqipc, not the checkout
     )
     assert result.returncode == 0, result.stderr
 
