@@ -238,14 +238,18 @@ def _pubsub(endpoint, hwm):
 WIRE_SIZE = 36 + 2  # a published message (payload + crc) and its ZMTP frame header
 
 
-def _kernel_buffer_bytes():
-    """The AF_UNIX send buffer plus receive buffer (Linux defaults), or a generous 1 MiB."""
-    try:
-        return sum(
-            int(open("/proc/sys/net/core/%s_default" % name).read()) for name in ("wmem", "rmem")
-        )
-    except OSError:
-        return 1 << 20
+def _kernel_buffer_bytes(sock):
+    """An upper bound of what the kernel holds between the two sockets: the ipc
+    connection's send and receive buffers. zmqipc sets them (SNDBUF/RCVBUF, else its
+    512 KiB default, patch 0030); Linux doubles a size that is set, and its own
+    defaults apply where larger."""
+    sizes = [sock.sndbuf, sock.rcvbuf, 512 * 1024]
+    for name in ("wmem", "rmem"):
+        try:
+            sizes.append(int(open("/proc/sys/net/core/%s_default" % name).read()))
+        except OSError:
+            pass
+    return 2 * 2 * max(sizes)
 
 
 def _increasing(seqs):
@@ -293,9 +297,9 @@ def check_pubsub(args, make_endpoint):
     ctx, pub, sub = _pubsub(make_endpoint(), hwm)
     _publish(pub, n)  # never blocks: PUB drops for a full subscriber
     got, corrupt = _read(sub)
+    capacity = 2 * hwm + _kernel_buffer_bytes(pub) // WIRE_SIZE
     ctx.destroy(linger=0)
     k = len(got)
-    capacity = 2 * hwm + _kernel_buffer_bytes() // WIRE_SIZE
     good = _increasing(got) and hwm // 10 <= k <= min(capacity, n - 1) and not corrupt
     ok &= good
     print(
