@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
-from conftest import connected_pair, guard
+from conftest import GUARD_MS, connected_pair, guard
 from zmqipc import shm
 
 posix_only = pytest.mark.skipif(
@@ -226,6 +226,35 @@ def test_shadows_of_a_tcp_socket_send_shm_arrays_inline(ctx, view):
         other.send_array(a)
     header, data = server.recv_multipart()
     assert "shm" not in json.loads(header) and len(data) == a.nbytes
+
+
+def test_asyncio_shm_send_is_awaitable_and_undone_when_cancelled(ipc_endpoint):
+    import zmqipc.asyncio as zaio
+
+    async def main(actx):
+        push = actx.socket(zmq.PUSH)
+        push.immediate = True  # no peer yet: the send waits
+        push.connect(ipc_endpoint)
+        a = shm.empty(50_000)
+        a[:] = 4
+        seg = shm._buffer_of(a).segment
+        before = seg.pending
+        waiting = push.send_array(a)
+        assert not waiting.done() and seg.pending == before + 1
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert seg.pending == before  # never sent: not pending for a lease
+        pull = actx.socket(zmq.PULL)
+        pull.bind(ipc_endpoint)
+        await asyncio.wait_for(push.send_array(a), GUARD_MS / 1000)
+        got = await asyncio.wait_for(pull.recv_array(), GUARD_MS / 1000)
+        assert shm.is_shm(got) and (got == 4).all()
+
+    actx = zaio.Context()
+    try:
+        asyncio.run(main(actx))
+    finally:
+        actx.destroy(linger=0)
 
 
 def test_endpoints_recorded_through_a_shadow_reach_the_owner(ctx):

@@ -147,10 +147,19 @@ def _send_shm(socket, array, flags, shm_module):
         described = shm_module.describe(array)
     segment, generation, descriptor = described
     try:
-        socket.send_multipart([array_header(array, descriptor), b""], flags=flags)
+        sent = socket.send_multipart([array_header(array, descriptor), b""], flags=flags)
     except BaseException:
         shm_module.unsend(segment, generation)
         raise
+    if hasattr(sent, "add_done_callback"):  # zmqipc.asyncio: a Future, cancelled or failed
+        # before anything was sent
+
+        def unsend_unless_sent(future):
+            if future.cancelled() or future.exception() is not None:
+                shm_module.unsend(segment, generation)
+
+        sent.add_done_callback(unsend_unless_sent)
+    return sent
 
 
 def _check_depth(descr):
