@@ -47,24 +47,25 @@ def load_warning(env):
     return ""
 
 
+def versions_and_machine(env):
+    """What was compared, on what: the first line of every report."""
+    return "zmqipc %s (libzmq %s) vs pyzmq %s (libzmq %s); numpy %s, Python %s; %s, %d CPUs, %s" % (
+        env["zmqipc"],
+        env["zmqipc_libzmq"],
+        env["pyzmq"],
+        env["pyzmq_libzmq"],
+        env["numpy"],
+        env["python"],
+        env["cpu"],
+        env["cpus"],
+        env["platform"],
+    )
+
+
 def header(env, cfg, quick):
     return load_warning(env) + (
-        "zmqipc %s (libzmq %s) vs pyzmq %s (libzmq %s); numpy %s, Python %s\n%s, %d CPUs, %s\n"
-        "%s run: median of %d repeats, ~%.2f s per repeat per variant\n"
-        % (
-            env["zmqipc"],
-            env["zmqipc_libzmq"],
-            env["pyzmq"],
-            env["pyzmq_libzmq"],
-            env["numpy"],
-            env["python"],
-            env["cpu"],
-            env["cpus"],
-            env["platform"],
-            "quick" if quick else "full",
-            cfg["repeats"],
-            cfg["target_s"],
-        )
+        "%s\n%s run: median of %d repeats, ~%.2f s per repeat per variant\n"
+        % (versions_and_machine(env), "quick" if quick else "full", cfg["repeats"], cfg["target_s"])
     )
 
 
@@ -314,22 +315,13 @@ def markdown(res):
     out = [
         "# zmqipc vs pyzmq benchmark",
         "",
-        "zmqipc %s (libzmq %s) vs pyzmq %s (libzmq %s), numpy %s, Python %s; %s, %d CPUs; %s. "
-        "%s run, %.0f s. Each figure is the median of %d repeats; both libraries ran in the same "
+        "%s. %s run, %.0f s. Each figure is the median of %d repeats; both libraries ran in the same "
         "run, alternating. Ratios are zmqipc / pyzmq (ratio of medians; brackets: range of the "
         "per-repeat ratios). GB/s = 1e9 bytes/s, end to end (sender's first send to the receiver "
         'holding the last message as an ndarray). "others\' CPU": share of the machine used '
         "by other processes while that row was measured (⚠ above %d%%: treat as noisy)."
         % (
-            env["zmqipc"],
-            env["zmqipc_libzmq"],
-            env["pyzmq"],
-            env["pyzmq_libzmq"],
-            env["numpy"],
-            env["python"],
-            env["cpu"],
-            env["cpus"],
-            env["platform"],
+            versions_and_machine(env),
             "Quick" if res["quick"] else "Full",
             res["elapsed_s"],
             res["config"]["repeats"],
