@@ -455,6 +455,85 @@ def test_cleanup_grace_zero_drops_unclaimed_arrays(ctx, ipc_endpoint):
         pull.recv_array()
 
 
+OWNER_REUSES = """
+    url = sys.argv[1]
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PAIR)
+    s.connect(url)
+    a = shm.empty(100_000, dtype="i8")
+    a[:] = 1
+    s.send_array(a)
+    sys.stdin.readline()  # received and dropped
+    del a
+    b = shm.empty(100_000, dtype="i8")  # the same segment, next generation
+    b[:] = 2
+    s.send_array(b)
+    sys.stdin.readline()
+    s.close()
+    ctx.term()
+"""
+
+
+def _owner_reusing_one_segment(ctx, ipc_endpoint):
+    """A child owner sends A, then B in the same segment (reused: next generation). We
+    receive both through one cached mapping and keep their raw headers to replay.
+    Returns (replay, headers, stem, owner): the owner waits for a line to exit, which
+    removes the segment (claimed and dropped: nothing pending)."""
+    pair = guard(ctx.socket(zmq.PAIR))[0]
+    pair.bind(ipc_endpoint)
+    relay_in, relay_out = connected_pair(ctx, "inproc://shm-replay-%d" % os.getpid())
+
+    def replay(header):
+        relay_out.send_multipart([header, b""])
+        return relay_in.recv_array()
+
+    owner = child(OWNER_REUSES, ipc_endpoint)
+    headers = []
+    for value in (1, 2):
+        header, data = pair.recv_multipart()
+        headers.append(header)
+        got = replay(header)
+        assert (got == value).all()
+        if value == 1:
+            first = address(got)
+            del got  # dropped: the owner may reuse the segment
+            owner.stdin.write("\n")
+            owner.stdin.flush()
+        else:
+            assert address(got) == first  # one segment, mapped once
+    stem = json.loads(headers[0])["shm"]["name"]
+    return replay, headers, stem, owner
+
+
+def _exit(owner, stem):
+    owner.communicate("\n", timeout=60)
+    assert owner.returncode == 0
+    assert stem in shm.segments() and not os.path.exists("/dev/shm/" + stem)
+
+
+@posix_only
+@linux_only
+def test_cached_mapping_refuses_stale_and_removed_segments(ctx, ipc_endpoint):
+    replay, headers, stem, owner = _owner_reusing_one_segment(ctx, ipc_endpoint)
+    with pytest.raises(ValueError, match="expired"):
+        replay(headers[0])  # the segment was reused for B
+    _exit(owner, stem)
+    with pytest.raises(ValueError, match="was removed"):
+        replay(headers[1])  # current generation, but its owner gave the segment up
+    assert stem not in shm.segments()  # and the idle mapping is gone
+    with pytest.raises(ValueError, match="does not exist"):
+        replay(headers[1])
+
+
+@posix_only
+@linux_only
+def test_cleanup_drops_cached_mappings_of_removed_segments(ctx, ipc_endpoint):
+    replay, headers, stem, owner = _owner_reusing_one_segment(ctx, ipc_endpoint)
+    _exit(owner, stem)
+    shm.cleanup(pids=[os.getpid()])  # nothing of ours to remove; the mapping goes
+    assert stem not in shm.segments()
+
+
 RECEIVER_HOLDS = """
     url = sys.argv[1]
     ctx = zmq.Context()

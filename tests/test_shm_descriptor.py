@@ -214,3 +214,142 @@ def test_fuzzed_descriptors_never_crash(channel, planted, data):
     start = got.__array_interface__["data"][0]
     assert seg.address + HEADER <= start and start + got.nbytes <= seg.address + seg.size
     assert shm.is_shm(got)
+
+
+# --- the receiver's fast path (zmqipc.shm.split_header): headers in the exact form this
+# host's senders write skip the JSON parse once their text before the descriptor passed it
+
+
+def _compact(real, **fields):
+    """A genuine header of ``real`` in the senders' exact form, descriptor fields replaced
+    (JSON values: bytes as written, or numbers)."""
+    from zmqipc import arrays
+
+    seg, gen, desc = shm.describe(real)
+    shm.unsend(seg, gen)
+    for name, value in fields.items():
+        start = desc.index(b'"%s":' % name.encode()) + len(name) + 3
+        end = min(i for i in (desc.find(b",", start), desc.find(b"}", start)) if i >= 0)
+        desc = desc[:start] + (value if isinstance(value, bytes) else b"%d" % value) + desc[end:]
+    return arrays.array_header(real, desc)
+
+
+def test_repeated_shm_headers_skip_the_json_parse(channel, planted, monkeypatch):
+    from zmqipc import arrays
+
+    server, client = channel
+    files, seg, real = planted
+    client.send_array(real)
+    assert (server.recv_array() == 7).all()  # the first full parse caches the prefix
+    spaced = _valid(seg, real)
+    parsed = []
+    loads = json.loads
+    monkeypatch.setattr(arrays.json, "loads", lambda text: parsed.append(text) or loads(text))
+    for _ in range(3):
+        client.send_array(real)
+        assert (server.recv_array() == 7).all()
+    assert parsed == []
+    _send(client, spaced)  # the same descriptor, other spacing: parsed
+    assert (server.recv_array() == 7).all() and len(parsed) == 1
+
+
+def test_hostile_fast_path_descriptors_against_a_mapped_segment(channel, planted):
+    server, client = channel
+    files, seg, real = planted
+    client.send_array(real)
+    assert (server.recv_array() == 7).all()  # mapped, prefix cached
+    hostile = {
+        "end of the mapping": _compact(real, offset=seg.size - 10),
+        "past the mapping": _compact(real, offset=seg.size + HEADER),
+        "huge offset": _compact(real, offset=(1 << 62) - 1),
+        "stale generation": _compact(real, gen=seg.generation + 1),
+        "not a segment": _compact(real, name=b'"%s"' % files["zeros"].encode()),
+        "group-readable": _compact(real, name=b'"%s"' % files["group_readable"].encode()),
+        "missing": _compact(real, name=b'"%s"' % files["missing"].encode()),
+    }
+    for why, header in hostile.items():
+        assert shm.split_header(header) is not None, why  # the fast path applies
+        client.send_multipart([header, b""])
+        with pytest.raises(ValueError):
+            server.recv_array()
+    client.send_array(real)
+    assert (server.recv_array() == 7).all()
+
+
+def _mostly(good, bad):
+    """Draws from ``good`` two times in three, so that most texts reach the fast path."""
+    return st.tuples(st.sampled_from((1, 1, 0)), good, bad).map(lambda t: t[1] if t[0] else t[2])
+
+
+_prefix_variants = [
+    None,  # the genuine prefix
+    b'{"zmqipc_array": 1, "dtype": "|u1", "shape": [100000], "order": "C", "nbytes": 100000',
+    b'{"zmqipc_array":1,"dtype":"|u1","shape":[100000],"order":"C","nbytes":99999',
+    b'{"zmqipc_array":1,"dtype":"|u1","shape":[100000],"order":"C","nbytes":100000,"x":{"a":1',
+    b'{"zmqipc_array":1,"dtype":"|u1","shape":[100000],"order":"C","nbytes":100000,"x":"',
+    b'{"zmqipc_array":1,"dtype":"|u1","shape":[100000],"order":"C","nbytes":100000,"shm":7',
+    b'["zmqipc_array",1',
+    b"",
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fast_header_parse_matches_the_full_parse(planted, data):
+    """Whatever a peer writes, the fast path answers as the full JSON parse does."""
+    from zmqipc import arrays
+
+    files, seg, real = planted
+    genuine = _compact(real)
+    prefix = data.draw(_mostly(st.none(), st.sampled_from(_prefix_variants)))
+    prefix = prefix or shm.split_header(genuine)[0]
+    number = (
+        st.integers(0, 1 << 66)
+        | st.integers(-5, 5)
+        | st.binary(max_size=6)
+        | st.integers(0, seg.size).map(lambda n: b"0%d" % n)  # JSON forbids leading zeros
+        | st.sampled_from([b"1e4", b"4096.0", b"true", b'"4096"'])
+    )
+    pieces = {
+        "name": _mostly(
+            st.sampled_from(sorted(files.values())).map(str.encode),
+            st.sampled_from([27, 29]).map(lambda n: b"zq" + b"a" * n)
+            | st.text("abcdefghijklmnopqrstuvwxyz234567", min_size=26, max_size=31).map(
+                lambda t: b"zq" + t.encode()
+            ),
+        ),
+        "host": _mostly(
+            st.just(shm._HOST_JSON),
+            st.sampled_from([b'"boot:x"', b"null", b'"%s" ' % shm._HOST.encode()]),
+        ),
+        "offset": _mostly(st.integers(HEADER, seg.size + HEADER), number),
+        "gen": _mostly(st.integers(0, seg.generation + 1), number),
+    }
+    for name in ("offset", "gen"):
+        pieces[name] = pieces[name].map(lambda n: n if isinstance(n, bytes) else b"%d" % n)
+    text = (
+        prefix
+        + b',"shm":{"v":1,"name":"'
+        + data.draw(pieces["name"])
+        + b'","host":'
+        + data.draw(pieces["host"])
+        + b',"offset":'
+        + data.draw(pieces["offset"])
+        + b',"gen":'
+        + data.draw(pieces["gen"])
+        + data.draw(_mostly(st.just(b"}}"), st.sampled_from([b"} }", b"}}\n", b"}", b"}}}"])))
+    )
+
+    def outcome():
+        try:
+            return arrays._parse_header(text)
+        except (ValueError, TypeError) as e:
+            return type(e)
+
+    arrays._shm_prefixes.clear()
+    arrays._parse_header(genuine)  # the genuine prefix is cached
+    cached = outcome()
+    arrays._shm_prefixes.clear()
+    full = outcome()  # parsed as JSON (and cached if valid)
+    assert cached == full
+    assert outcome() == full  # and with whatever that parse cached

@@ -15,14 +15,21 @@ def shm_self_key():
     return zmqipc_shm_self_key()
 
 
-def shm_data_address(array):
-    """The address of a contiguous buffer's first byte (cheaper than numpy's
-    __array_interface__ on the send path)."""
-    cdef Py_buffer view
-    PyObject_GetBuffer(array, &view, PyBUF_ANY_CONTIGUOUS)
-    address = <size_t>view.buf
-    PyBuffer_Release(&view)
-    return address
+def shm_buffer_of(obj, ndarray):
+    """The ShmBuffer under ``obj``, following the bases of ``ndarray`` instances
+    (numpy's array type, passed in: this extension does not import numpy) and
+    memoryviews, or None. In C: the send path asks this for every array."""
+    cdef int depth
+    for depth in range(64):
+        if isinstance(obj, ShmBuffer):
+            return obj
+        if isinstance(obj, ndarray):
+            obj = obj.base
+        elif isinstance(obj, memoryview):
+            obj = obj.obj
+        else:
+            return None
+    return None
 
 
 def shm_key_alive(uint64_t key):
@@ -138,6 +145,31 @@ cdef class ShmSegment:
             zmqipc_shm_release_slot(self.map.header, self.slot, self.slot_key)
             self.slot = -1
 
+    def claim(self, uint64_t offset, uint64_t nbytes, uint64_t gen):
+        """The receiving side in one call (lifetime rule 2 of docs/shm.md): check that
+        [offset, offset + nbytes) lies in the mapping, take this process's slot, then
+        consume one pending descriptor of generation ``gen`` and export the range.
+        Returns the ShmBuffer (None when nbytes is 0: nothing to view, nothing held),
+        or raises ValueError: range outside the segment, every slot taken, or the
+        generation moved on (the memory was reused: the descriptor is stale)."""
+        cdef zmqipc_shm_header *h = self._header()
+        if (offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size
+                or nbytes > self.map.size - offset):
+            raise ValueError("shared-memory descriptor range [%d, +%d) lies outside segment %s "
+                             "(%d bytes)" % (offset, nbytes, self._stem(), self.map.size))
+        self.hold()
+        try:
+            if zmqipc_shm_accept(h, gen) != 0:
+                raise ValueError("shared-memory array in %s expired before it was received "
+                                 "(generation %d, now %d): its memory was reused"
+                                 % (self._stem(), gen, self.generation))
+            return self.export(offset, nbytes) if nbytes else None
+        finally:
+            self.drop_hold()   # keeps the slot while the buffer lives
+
+    def _stem(self):
+        return self.name.replace("Local\\", "").lstrip("/")
+
     def accept(self, uint64_t gen):
         """Consume one pending descriptor of generation ``gen``; False if the
         generation moved on (the memory was reused: the descriptor is stale)."""
@@ -235,6 +267,20 @@ cdef class ShmBuffer:
     @property
     def address(self):
         return <size_t>self.ptr
+
+    def offset_of(self, array):
+        """Where a contiguous ``array``'s bytes start in the segment, or -1 unless
+        they all lie within this buffer."""
+        cdef Py_buffer view
+        cdef char *start
+        cdef Py_ssize_t n
+        PyObject_GetBuffer(array, &view, PyBUF_ANY_CONTIGUOUS)
+        start = <char *>view.buf
+        n = view.len
+        PyBuffer_Release(&view)
+        if start < self.ptr or n > self.nbytes or start - self.ptr > self.nbytes - n:
+            return -1
+        return start - <char *>self.segment.map.header
 
     def __dealloc__(self):
         cdef ShmSegment seg = self.segment

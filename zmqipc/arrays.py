@@ -33,6 +33,8 @@ import math
 
 import numpy as np
 
+from zmqipc import shm as _shm
+
 __all__ = ["send_array", "recv_array", "recv_array_into", "array_header", "parse_array_header"]
 
 FORMAT_VERSION = 1
@@ -47,17 +49,21 @@ def _byte_view(array):
 
 
 def _order(array):
-    return (
-        "F" if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous else "C"
-    )
+    if array.ndim < 2:
+        return "C"
+    flags = array.flags  # a new object per access
+    return "F" if flags.f_contiguous and not flags.c_contiguous else "C"
 
 
 # Recent array descriptions, both ways: streams repeat the same dtype and shape, and
 # building or checking them costs more than the rest of a shared-memory hand-off.
 # Bounded; only valid ones are kept; the cached values are never mutated.
+# _shm_prefixes: the text of shm headers before the descriptor (zmqipc.shm.split_header)
+# whose full parse succeeded, so the next such header is not parsed as JSON again.
 _CACHE_SIZE = 256
 _built_headers: dict = {}
 _parsed_headers: dict = {}
+_shm_prefixes: dict = {}
 
 
 def _remember(cache, key, value):
@@ -75,7 +81,7 @@ def array_header(array, shm=None):
     else:
         key = (array.dtype.str, array.shape, _order(array))
         prefix = _built_headers.get(key) or _remember(_built_headers, key, _header_prefix(array))
-    return prefix + b"}" if shm is None else b"".join((prefix, b',"shm":', shm, b"}"))
+    return prefix + b"}" if shm is None else b"".join((prefix, _shm.HEADER_MEMBER, shm, b"}"))
 
 
 def _header_prefix(array):
@@ -95,10 +101,12 @@ def _header_prefix(array):
 def _prepare(array):
     if not isinstance(array, np.ndarray):
         array = np.asarray(array)
-    if array.dtype.hasobject:
-        raise TypeError("arrays of dtype %s hold Python objects and cannot be sent" % array.dtype)
-    _check_limits(array.dtype, array.shape)  # never send what a receiver must refuse
-    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+    dtype = array.dtype
+    if dtype.hasobject:
+        raise TypeError("arrays of dtype %s hold Python objects and cannot be sent" % dtype)
+    if dtype.fields is not None or dtype.subdtype is not None or not dtype.itemsize:
+        _check_limits(dtype, array.shape)  # never send what a receiver must refuse
+    if not array.flags.forc:  # neither C- nor Fortran-contiguous
         array = np.ascontiguousarray(array)  # the one documented copy
     return array
 
@@ -115,12 +123,10 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
         raise ValueError("send_array: shm must be None, True, False or 'force', not %r" % (shm,))
     array = _prepare(array)
     if shm is not False and array.nbytes:
-        from zmqipc import shm as shm_module
-
-        if shm is not None or shm_module.is_shm(array):
+        if shm is not None or _shm._buffer_of(array) is not None:
             remote = _remote_endpoints(socket)
             if not remote or shm == "force":
-                return _send_shm(socket, array, flags, shm_module)
+                return _send_shm(socket, array, flags)
             if shm is True:
                 raise ValueError(
                     "send_array(shm=True) refused: %s may reach a peer on another "
@@ -134,29 +140,39 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
 
 def _remote_endpoints(socket):
     """The socket's endpoints other than ipc:// and inproc://."""
-    return [
-        e for e in getattr(socket, "_endpoints", ()) if not e.startswith(("ipc://", "inproc://"))
-    ]
+    global _last_local_endpoints
+    endpoints = getattr(socket, "_endpoints", ())
+    if endpoints is _last_local_endpoints:
+        return ()
+    remote = [e for e in endpoints if not e.startswith(("ipc://", "inproc://"))]
+    if not remote and type(endpoints) is tuple:
+        _last_local_endpoints = endpoints
+    return remote
 
 
-def _send_shm(socket, array, flags, shm_module):
+# The last endpoint tuple found local: a socket keeps one tuple and replaces it
+# on every bind/connect, so repeated sends skip the scan.
+_last_local_endpoints = None
+
+
+def _send_shm(socket, array, flags):
     """Send only a descriptor; copy into a pooled segment first if need be."""
-    described = shm_module.describe(array)
+    described = _shm.describe(array)
     if described is None:
-        array = shm_module.copy_to_shm(array, _order(array))
-        described = shm_module.describe(array)
+        array = _shm.copy_to_shm(array, _order(array))
+        described = _shm.describe(array)
     segment, generation, descriptor = described
     try:
         sent = socket.send_multipart([array_header(array, descriptor), b""], flags=flags)
     except BaseException:
-        shm_module.unsend(segment, generation)
+        _shm.unsend(segment, generation)
         raise
-    if hasattr(sent, "add_done_callback"):  # zmqipc.asyncio: a Future, cancelled or failed
-        # before anything was sent
+    if sent is not None and hasattr(sent, "add_done_callback"):  # zmqipc.asyncio: a Future,
+        # cancelled or failed before anything was sent
 
         def unsend_unless_sent(future):
             if future.cancelled() or future.exception() is not None:
-                shm_module.unsend(segment, generation)
+                _shm.unsend(segment, generation)
 
         sent.add_done_callback(unsend_unless_sent)
     return sent
@@ -203,15 +219,29 @@ def parse_array_header(header):
 
 
 def _parse_header(header):
-    """parse_array_header plus the raw shared-memory descriptor (None for inline
-    data; zmqipc.shm.parse_descriptor validates it)."""
+    """parse_array_header plus the shared-memory descriptor's fields, validated by
+    zmqipc.shm (None for inline data). A shm header whose text before the descriptor
+    passed this full parse before, with a descriptor exactly as this host's senders
+    write it, skips the JSON parse (zmqipc.shm.split_header says why that is sound)."""
+    text = bytes(header)
+    split = _shm.split_header(text)
+    if split is not None:
+        parsed = _shm_prefixes.get(split[0])
+        if parsed is not None:
+            return parsed + (split[1],)
     try:
-        meta = json.loads(bytes(header).decode("utf-8"))
+        meta = json.loads(text.decode("utf-8"))
         key = repr([meta.get(k) for k in ("zmqipc_array", "dtype", "shape", "order", "nbytes")])
     except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
-        return _parse_meta(header, None)  # raises the precise error
-    parsed = _parsed_headers.get(key) or _remember(_parsed_headers, key, _parse_meta(header, meta))
-    return parsed + (meta.get("shm"),)
+        return _parse_meta(text, None)  # raises the precise error
+    parsed = _parsed_headers.get(key) or _remember(_parsed_headers, key, _parse_meta(text, meta))
+    desc = meta.get("shm")
+    if desc is None:
+        return parsed + (None,)
+    fields = _shm.parse_descriptor(desc)
+    if split is not None:
+        _remember(_shm_prefixes, split[0], parsed)
+    return parsed + (fields,)
 
 
 def _parse_meta(header, meta):
@@ -267,7 +297,7 @@ def _recv_checked(socket, flags):
     """Receive one whole array message, so a bad one never leaves frames behind, and
     validate it: return (dtype, shape, order, data), data being the data Frame or,
     for a shared-memory message, the ndarray on the shared memory."""
-    parts = socket.recv_multipart(flags=flags, copy=False)
+    parts = socket.recv_multipart(flags, False)  # positional: cheaper into Cython
     if len(parts) != 2:
         raise ValueError("an array message has 2 frames (header, data), got %d" % len(parts))
     header, data = parts
@@ -277,9 +307,7 @@ def _recv_checked(socket, flags):
             raise ValueError(
                 "a shared-memory array message has an empty data frame, got %d bytes" % len(data)
             )
-        from zmqipc import shm as shm_module
-
-        return dtype, shape, order, shm_module.attach(shm, nbytes, shape, dtype, order)
+        return dtype, shape, order, _shm.attach(shm, nbytes, shape, dtype, order)
     if len(data) != nbytes:
         raise ValueError("array data frame has %d bytes, header says %d" % (len(data), nbytes))
     return dtype, shape, order, data

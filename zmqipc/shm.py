@@ -21,21 +21,25 @@ import socket as _socket
 import sys
 import threading
 import time
+from typing import Any
 
 from zmqipc import _zmq
 
 
 class _NumpyOnFirstUse:
     """numpy, imported when first used: ``import zmqipc`` imports this module (to clean
-    up dead processes' segments) and must not import numpy."""
+    up dead processes' segments) and must not import numpy. The first use puts numpy
+    itself in its place (every later ``np.x`` is a plain module attribute)."""
 
     def __getattr__(self, name):
+        global np
         import numpy
 
+        np = numpy
         return getattr(numpy, name)
 
 
-np = _NumpyOnFirstUse()
+np: Any = _NumpyOnFirstUse()
 
 __all__ = [
     "empty",
@@ -285,17 +289,7 @@ def empty_like(prototype, dtype=None, order="K", shape=None):
 
 def _buffer_of(array):
     """The ShmBuffer under ``array``, following numpy bases and memoryviews."""
-    base = array
-    for _ in range(64):
-        if isinstance(base, _zmq.ShmBuffer):
-            return base
-        if isinstance(base, np.ndarray):
-            base = base.base
-        elif isinstance(base, memoryview):
-            base = base.obj
-        else:
-            return None
-    return None
+    return _zmq.shm_buffer_of(array, np.ndarray)
 
 
 def is_shm(array):
@@ -316,22 +310,62 @@ def describe(array):
     """Mark ``array`` (contiguous, in shared memory) as sent once and return
     (segment, generation, descriptor JSON bytes), or None if it is not in shared memory."""
     buf = _buffer_of(array)
-    if buf is None or array.nbytes == 0:
+    offset = -1 if buf is None or array.nbytes == 0 else buf.offset_of(array)
+    if offset < 0:
         return None
     seg = buf.segment
-    address = _zmq.shm_data_address(array)
-    if not (buf.address <= address and address + array.nbytes <= buf.address + len(buf)):
-        return None
+    start = _descriptor_starts.get(seg.name) or _descriptor_start(seg)
     gen = seg.mark_sent()
-    return seg, gen, (_DESCRIPTOR % (_stem_of(seg), address - seg.address, gen)).encode("ascii")
+    return seg, gen, b'%s%d,"gen":%d}' % (start, offset, gen)
 
 
-# The descriptor's JSON, formatted directly (every field is a name, number or this
-# host's id): json.dumps would cost more than the rest of the hand-off.
-_DESCRIPTOR = '{"v":%d,"name":"%%s","host":%s,"offset":%%d,"gen":%%d}' % (
-    DESCRIPTOR_VERSION,
-    json.dumps(_HOST),
+def _descriptor_start(seg):
+    """The descriptor's JSON up to the offset, formatted directly (every field is a
+    name, a number or this host's id: json.dumps would cost more than the rest of the
+    hand-off). ``HEADER_MEMBER + descriptor + b"}"`` ends the array header; the
+    receiver's fast path (split_header) matches exactly this form."""
+    if len(_descriptor_starts) >= 256:
+        _descriptor_starts.clear()
+    start = b'{"v":%d,"name":"%s","host":%s,"offset":' % (
+        DESCRIPTOR_VERSION,
+        _stem_of(seg).encode("ascii"),
+        _HOST_JSON,
+    )
+    _descriptor_starts[seg.name] = start
+    return start
+
+
+_descriptor_starts: dict = {}  # segment name -> its descriptor's start (bounded)
+
+
+HEADER_MEMBER = b',"shm":'  # how zmqipc.arrays.array_header joins the descriptor
+_HOST_JSON = json.dumps(_HOST).encode("ascii")
+_FAST_START = HEADER_MEMBER + b'{"v":%d,"name":"' % DESCRIPTOR_VERSION
+_FAST_TAIL = re.compile(
+    re.escape(_FAST_START)
+    + rb'(zq[a-z2-7]{28})","host":'
+    + re.escape(_HOST_JSON)
+    + rb',"offset":(0|[1-9][0-9]{0,18}),"gen":(0|[1-9][0-9]{0,18})\}\}\Z'
 )
+
+
+def split_header(text):
+    """The receiver's fast path: if the array header ``text`` (bytes) ends with a
+    descriptor written exactly as describe() writes it on this host, with fields in
+    range, return (prefix, (stem, host, offset, gen)), prefix being the header before
+    the descriptor; else None (then parse the JSON). Cheap: no JSON parse. Sound:
+    whatever precedes such a tail, the text is valid JSON exactly when the prefix
+    closed by "}" is, and it then has the prefix's members plus this descriptor, so a
+    prefix that once passed the full parse (arrays._parse_header caches it) needs no
+    second one."""
+    at = text.rfind(_FAST_START)
+    match = _FAST_TAIL.match(text, at) if at >= 0 else None
+    if match is None:
+        return None
+    offset, gen = int(match[2]), int(match[3])
+    if not (HEADER_SIZE <= offset < 1 << 62 and gen < MAX_GENERATION):
+        return None  # the full parse names the bad field
+    return text[:at], (match[1].decode("ascii"), _HOST, offset, gen)
 
 
 def unsend(seg, gen):
@@ -391,9 +425,13 @@ def _open_segment(stem):
     return seg
 
 
-def attach(desc, nbytes, shape, dtype, order):
-    """The receiving side: an ndarray on the memory a descriptor names."""
-    stem, host, offset, gen = parse_descriptor(desc)
+def attach(fields, nbytes, shape, dtype, order):
+    """The receiving side: an ndarray on the memory a descriptor names. ``fields``:
+    (stem, host, offset, gen) from parse_descriptor or split_header. Segments seen
+    before are mapped already (up to idle_maps of them stay mapped while unused); a
+    mapping is used only while its owner has not given the segment up, and every
+    descriptor is checked against it (range, generation) as on a first open."""
+    stem, host, offset, gen = fields
     if host != _HOST:
         raise ValueError(
             "the array is in shared memory on another machine (%s); send it "
@@ -401,26 +439,18 @@ def attach(desc, nbytes, shape, dtype, order):
         )
     with _lock:
         seg = _segments.get(stem)
-        if seg is None:
-            _sweep_idle_maps()
-            seg = _open_segment(stem)
-        if offset > seg.size or nbytes > seg.size - offset:
-            raise ValueError(
-                "shared-memory descriptor range [%d, +%d) lies outside segment %s "
-                "(%d bytes)" % (offset, nbytes, stem, seg.size)
-            )
-        seg.hold()
-        try:
-            if not seg.accept(gen):
+        if seg is None or seg.retired:
+            _sweep_idle_maps()  # unmaps a retired one unless views on it remain
+            if seg is not None:
                 raise ValueError(
-                    "shared-memory array in %s expired before it was received "
-                    "(generation %d, now %d): its memory was reused" % (stem, gen, seg.generation)
+                    "shared-memory segment %s was removed (its owner gave it up, or "
+                    "cleanup() collected it after its lease)" % stem
                 )
-            if nbytes == 0:  # nothing to view (zero-size items): hold nothing
-                return np.empty(shape, dtype=dtype, order=order)
-            return _array_on(seg, nbytes, shape, dtype, order)
-        finally:
-            seg.drop_hold()
+            seg = _open_segment(stem)
+        buf = seg.claim(offset, nbytes, gen)
+    if buf is None:  # nothing to view (zero-size items): nothing held
+        return np.empty(shape, dtype=dtype, order=order)
+    return np.ndarray(shape, dtype=dtype, buffer=buf, order=order)
 
 
 def _sweep_idle_maps():
@@ -492,6 +522,7 @@ def cleanup(grace_s=None, *, pids=None):
                 elif seg.exports == 0 and seg.retired:
                     _segments.pop(stem, None)
                     seg.close()
+        _sweep_idle_maps()  # also segments other processes removed meanwhile
     return removed
 
 

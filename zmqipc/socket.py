@@ -323,12 +323,19 @@ class Socket(_zmq.Socket):
 _monitor_ids = itertools.count()
 
 
+_arrays_module = None
+
+
 def _arrays():
     """zmqipc.arrays, imported on first use: it imports numpy, which ``import zmqipc``
-    must not (numpy is most of its import time)."""
-    from zmqipc import arrays
+    must not (numpy is most of its import time). Kept in a global: ``from zmqipc import
+    arrays`` runs importlib's Python code on every call, a share of an shm hand-off."""
+    global _arrays_module
+    if _arrays_module is None:
+        from zmqipc import arrays
 
-    return arrays
+        _arrays_module = arrays
+    return _arrays_module
 
 
 def _option_for(name):
