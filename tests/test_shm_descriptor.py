@@ -239,15 +239,21 @@ def test_repeated_shm_headers_skip_the_json_parse(channel, planted, monkeypatch)
 
     server, client = channel
     files, seg, real = planted
+    monkeypatch.setattr(arrays, "_known_headers", {})
+    monkeypatch.setattr(arrays, "_shm_prefixes", {})
     client.send_array(real)
     assert (server.recv_array() == 7).all()  # the first full parse caches the prefix
+    client.send_array(np.full(1000, 0, "u1"), shm=True)
+    assert (server.recv_array() == 0).all()
     spaced = _valid(seg, real)
     parsed = []
     loads = json.loads
     monkeypatch.setattr(arrays.json, "loads", lambda text: parsed.append(text) or loads(text))
-    for _ in range(3):
-        client.send_array(real)
+    for value in range(1, 4):
+        client.send_array(real)  # the same text again
         assert (server.recv_array() == 7).all()
+        client.send_array(np.full(1000, value, "u1"), shm=True)  # a reused segment: new
+        assert (server.recv_array() == value).all()  # generation, known prefix
     assert parsed == []
     _send(client, spaced)  # the same descriptor, other spacing: parsed
     assert (server.recv_array() == 7).all() and len(parsed) == 1
@@ -346,10 +352,17 @@ def test_fast_header_parse_matches_the_full_parse(planted, data):
         except (ValueError, TypeError) as e:
             return type(e)
 
-    arrays._shm_prefixes.clear()
+    def forget(*caches):
+        for cache in caches:
+            cache.clear()
+
+    forget(arrays._shm_prefixes, arrays._known_headers)
     arrays._parse_header(genuine)  # the genuine prefix is cached
+    forget(arrays._known_headers)
     cached = outcome()
-    arrays._shm_prefixes.clear()
-    full = outcome()  # parsed as JSON (and cached if valid)
+    forget(arrays._shm_prefixes, arrays._known_headers)
+    full = outcome()  # parsed as JSON (its prefix and text cached if valid)
     assert cached == full
-    assert outcome() == full  # and with whatever that parse cached
+    forget(arrays._known_headers)
+    assert outcome() == full  # through the prefix that parse cached
+    assert outcome() == full  # as a known text

@@ -58,11 +58,16 @@ def _order(array):
 # Recent array descriptions, both ways: streams repeat the same dtype and shape, and
 # building or checking them costs more than the rest of a shared-memory hand-off.
 # Bounded; only valid ones are kept; the cached values are never mutated.
-# _shm_prefixes: the text of shm headers before the descriptor (zmqipc.shm.split_header)
-# whose full parse succeeded, so the next such header is not parsed as JSON again.
+# _known_headers: header texts (up to _KNOWN_HEADER_MAX bytes) -> their parse: the
+# same text always parses the same, and a sender repeats it (same array, or same
+# shared-memory array and generation). _shm_prefixes: the text of shm headers before
+# the descriptor (zmqipc.shm.split_header) whose full parse succeeded, so a new
+# descriptor after a known prefix is not parsed as JSON either.
 _CACHE_SIZE = 256
+_KNOWN_HEADER_MAX = 4096
 _built_headers: dict = {}
 _parsed_headers: dict = {}
+_known_headers: dict = {}
 _shm_prefixes: dict = {}
 
 
@@ -224,6 +229,15 @@ def _parse_header(header):
     passed this full parse before, with a descriptor exactly as this host's senders
     write it, skips the JSON parse (zmqipc.shm.split_header says why that is sound)."""
     text = bytes(header)
+    known = _known_headers.get(text)
+    if known is None:
+        known = _parse_new_header(text)
+        if len(text) <= _KNOWN_HEADER_MAX:
+            _remember(_known_headers, text, known)
+    return known
+
+
+def _parse_new_header(text):
     split = _shm.split_header(text)
     if split is not None:
         parsed = _shm_prefixes.get(split[0])
