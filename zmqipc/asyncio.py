@@ -84,6 +84,22 @@ def _running_loop():
     return asyncio.get_event_loop_policy().get_event_loop()
 
 
+# A received result at least this large, handed to a coroutine that waited for it,
+# holds back the next receive until that coroutine has run (see Socket._hand_over).
+LARGE_RESULT = 128 * 1024
+
+
+def _heap_size(result):
+    """The bytes a received result holds in the heap: its length for bytes and str
+    (recv, recv_string), the sum for a list of them (recv_multipart); 0 otherwise
+    (a Frame or an array received without a copy points into libzmq's message)."""
+    if type(result) is bytes or type(result) is str:
+        return len(result)
+    if type(result) is list:
+        return sum(len(part) for part in result if type(part) is bytes)
+    return 0
+
+
 def _set_again(future):
     if not future.done():
         future.set_exception(Again())
@@ -356,6 +372,7 @@ class Socket(_socket.Socket):
         self._send_waiters = deque()
         self._poll_waiters = {}  # {future: event mask}: resolved, nothing consumed
         self._ready_guess = {POLLIN: True, POLLOUT: True}  # did the last attempt succeed?
+        self._large_in_hand = False  # see _hand_over
 
     # --- sending ---------------------------------------------------------------
 
@@ -541,7 +558,10 @@ class Socket(_socket.Socket):
 
         A failed attempt costs an exception, far more than reading EVENTS; so after
         one, the next call of that direction reads EVENTS first and attempts only if
-        the socket is ready (a streaming socket keeps attempting directly)."""
+        the socket is ready (a streaming socket keeps attempting directly).
+
+        A receive made while a large received message is on its way to the coroutine
+        that waited for it is queued too (see _hand_over), unless it is DONTWAIT."""
         loop = _running_loop()
         if loop is not self._loop:
             self._attach(loop)
@@ -549,7 +569,9 @@ class Socket(_socket.Socket):
         while waiters and waiters[0].future.done():  # cancelled or timed out
             waiters.popleft()
         if flags & DONTWAIT or (
-            not waiters and (self._ready_guess[event] or _getsockopt(self, EVENTS) & event)
+            not waiters
+            and not (event == POLLIN and self._large_in_hand)
+            and (self._ready_guess[event] or _getsockopt(self, EVENTS) & event)
         ):
             try:
                 result = attempt()
@@ -576,6 +598,28 @@ class Socket(_socket.Socket):
         self._serve()  # the attempt or EVENTS above may have taken the FD's edge
         return future
 
+    def _hand_over(self, future, result):
+        """Complete a waiting receive's Future.
+
+        The loop keeps that Future, and so the message, referenced until the step of
+        the coroutine that awaited it has run. If that step received the next large
+        message at once, both would be held; freeing them together makes glibc give
+        the heap back to the kernel and fault it in again on the next message (about
+        half of the pages of a 1 MiB message). So until then no receive is made:
+        they are queued, and _handed_over (which runs right after the coroutine's
+        step) serves them."""
+        future.set_result(result)  # schedules the coroutine's wake-up
+        if _heap_size(result) >= LARGE_RESULT:
+            self._large_in_hand = True
+            # Scheduled after the wake-up; not a done callback of the Future, as the
+            # loop would keep the Future referenced while running it.
+            self._loop.call_soon(self._handed_over)
+
+    def _handed_over(self):
+        self._large_in_hand = False
+        if self._recv_waiters:
+            self._serve()
+
     def _after_operation(self):
         """An operation may have consumed the FD's edge: let anyone waiting look again."""
         if (
@@ -601,15 +645,18 @@ class Socket(_socket.Socket):
             if self._poll_waiters:
                 self._serve_polls(events)
             served = False
-            if events & POLLIN and self._serve_one(self._recv_waiters):
+            if (
+                events & POLLIN
+                and not self._large_in_hand
+                and self._serve_one(self._recv_waiters, True)
+            ):
                 served = True
-            if events & POLLOUT and self._serve_one(self._send_waiters):
+            if events & POLLOUT and self._serve_one(self._send_waiters, False):
                 served = True
             if not served:
                 return
 
-    @staticmethod
-    def _serve_one(waiters):
+    def _serve_one(self, waiters, receiving):
         """Run the first live waiter's attempt; False if none ran or it would block."""
         while waiters:
             waiter = waiters[0]
@@ -625,7 +672,10 @@ class Socket(_socket.Socket):
                 waiter.future.set_exception(e)
             else:
                 waiters.popleft()
-                waiter.future.set_result(result)
+                if receiving:
+                    self._hand_over(waiter.future, result)
+                else:
+                    waiter.future.set_result(result)
             if waiter.timer is not None:
                 waiter.timer.cancel()
             return True
@@ -645,6 +695,7 @@ class Socket(_socket.Socket):
         for waiters in (self._recv_waiters, self._send_waiters):
             waiters.clear()  # Futures of a previous loop: nobody can await them any more
         self._poll_waiters.clear()
+        self._large_in_hand = False  # (its _handed_over may never run on a closed loop)
         self._fd = fd
         self._reactor = _add_reader(
             loop, self._fd, functools.partial(_on_readable, weakref.ref(self))

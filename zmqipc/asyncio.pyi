@@ -12,6 +12,9 @@ from zmqipc._zmq import Socket as _CoreSocket
 
 __all__ = ["Context", "Socket", "Poller"]
 
+# Received results of this many bytes or more are received one at a time (docs/asyncio.md).
+LARGE_RESULT: int
+
 _S = TypeVar("_S", bound=zmqipc.Socket)
 _Tracker: TypeAlias = asyncio.Future[MessageTracker | None]
 
