@@ -163,6 +163,22 @@ def test_again_and_context_terminated_default_errno():
     assert str(zmq.ContextTerminated()) == "Context was terminated"
 
 
+def test_each_dontwait_miss_raises_a_new_again(ctx):
+    s = ctx.socket(zmq.PULL)
+    s.bind("inproc://each-miss")
+    caught = []
+    for _ in range(2):
+        with pytest.raises(zmq.Again) as info:
+            s.recv(zmq.DONTWAIT)
+        caught.append(info.value)
+    first, second = caught
+    assert first is not second  # never a shared instance (its traceback would grow)
+    for e in caught:
+        assert type(e) is zmq.Again and isinstance(e, zmq.ZMQError)
+        assert e.errno == zmq.EAGAIN and e.args == (zmq.EAGAIN, e.strerror)
+        assert e.strerror == zmq.strerror(zmq.EAGAIN) == str(e)
+
+
 def test_errors_pickle():
     e = pickle.loads(pickle.dumps(zmq.ZMQError(zmq.EINVAL, "msg")))
     assert isinstance(e, zmq.ZMQError) and e.errno == zmq.EINVAL

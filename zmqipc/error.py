@@ -27,13 +27,16 @@ class ZMQError(ZMQBaseError):
     strerror: str | None = None
 
     def __init__(self, errno=None, msg=None):
-        from zmqipc._zmq import last_errno, strerror
+        if errno is None or msg is None:  # (the core raises with both given: no import)
+            from zmqipc._zmq import last_errno, strerror
 
-        if errno is None:
-            errno = last_errno()
+            if errno is None:
+                errno = last_errno()
+            if msg is None:
+                msg = strerror(errno)
         self.errno = errno
-        self.strerror = msg if msg is not None else strerror(errno)
-        super().__init__(self.errno, self.strerror)
+        self.strerror = msg
+        super().__init__(errno, msg)
 
     def __str__(self):
         return self.strerror
@@ -83,15 +86,16 @@ class ZMQVersionError(NotImplementedError):
 
 def error_for(errnum, message, detail=None):
     """The exception instance for a libzmq errno: the one error-mapping table.
-    ``detail`` (e.g. the endpoint) is appended to the message."""
-    from zmqipc.constants import ETERM
-
+    ``detail`` (e.g. the endpoint) is appended to the message. EAGAIN is the
+    common case (every non-blocking miss), so it is decided first, without an import."""
     if detail is not None:
         message = "%s (%s)" % (message, detail)
     if errnum == _errno_module.EAGAIN:
         return Again(errnum, message)
     if errnum == _errno_module.EINTR:
         return InterruptedSystemCall()
+    from zmqipc.constants import ETERM
+
     if errnum == ETERM:
         return ContextTerminated(errnum, message)
     return ZMQError(errnum, message)
