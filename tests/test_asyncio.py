@@ -285,6 +285,58 @@ def test_receive_after_a_large_message_keeps_order_and_cancellation_safety(
     run(main)
 
 
+# A copy=True send of large bytes is made in place: bytes cannot change.
+
+
+def test_large_bytes_are_sent_in_place(run, actx, ipc_endpoint):
+    async def main():
+        push = actx.socket(zmq.PUSH)
+        push.linger = 0
+        push.connect(ipc_endpoint)  # nobody there yet: the message waits in its pipe
+        data = bytes(range(256)) * (zaio.SEND_IN_PLACE // 256)
+        unsent = sys.getrefcount(data)
+        assert await guarded(push.send(data)) is None  # copy=True: no tracker
+        assert sys.getrefcount(data) > unsent  # libzmq reads our bytes, not a copy
+        pull = actx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.bind(ipc_endpoint)
+        assert await guarded(pull.recv()) == data
+        while sys.getrefcount(data) > unsent:  # the release wakes the loop
+            await asyncio.sleep(0.01)  # (the runner's guard ends a lost wake-up)
+
+    run(main)
+
+
+def test_copy_true_still_copies_where_it_would_show(run, actx, ipc_endpoint, inproc_endpoint):
+    size = zaio.SEND_IN_PLACE
+
+    async def main():
+        # A mutable buffer: the peer gets it as it was when sent.
+        push = actx.socket(zmq.PUSH)
+        push.linger = 0
+        push.connect(ipc_endpoint)  # the message waits in its pipe...
+        buffer = bytearray(b"a" * size)
+        await guarded(push.send(buffer))
+        await guarded(push.send_multipart([bytes(size), buffer]))
+        buffer[:] = b"b" * size  # ...while the buffer changes
+        pull = actx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.bind(ipc_endpoint)
+        assert await guarded(pull.recv()) == b"a" * size
+        assert await guarded(pull.recv_multipart()) == [bytes(size), b"a" * size]
+        # track=True: the result is None, as for any copy=True send.
+        assert await guarded(push.send(b"t" * size, track=True)) is None
+        assert await guarded(pull.recv()) == b"t" * size
+        # inproc: the peer gets a writable Frame of its own, not our read-only bytes.
+        a, b = pair(actx, inproc_endpoint)
+        await guarded(a.send(b"c" * size))
+        frame = await guarded(b.recv(copy=False))
+        memoryview(frame)[0] = ord("d")
+        assert frame.bytes[:2] == b"dc"
+
+    run(main)
+
+
 # --- cancellation ---------------------------------------------------------------------------
 
 

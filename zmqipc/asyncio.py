@@ -89,6 +89,11 @@ def _running_loop():
 LARGE_RESULT = 128 * 1024
 
 
+# A copy=True send of bytes at least this large is made without a copy (see
+# Socket._copy_needed).
+SEND_IN_PLACE = 64 * 1024
+
+
 def _heap_size(result):
     """The bytes a received result holds in the heap: its length for bytes and str
     (recv, recv_string), the sum for a list of them (recv_multipart); 0 otherwise
@@ -378,6 +383,7 @@ class Socket(_socket.Socket):
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
         """Send one part; the Future's result is None or a MessageTracker."""
+        copy = copy and self._copy_needed((data,), track)
         if not copy:
             self._zero_copy_used()
         return self._start(
@@ -390,6 +396,7 @@ class Socket(_socket.Socket):
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
         """Send a multipart message, all parts at once (never part of it)."""
         parts = list(msg_parts)
+        copy = copy and self._copy_needed(parts, track)
         if not copy:
             self._zero_copy_used()
         return self._start(
@@ -542,6 +549,19 @@ class Socket(_socket.Socket):
         super().close(linger)
 
     # --- the waiting machinery ---------------------------------------------------
+
+    def _copy_needed(self, parts, track):
+        """False if a copy=True send of ``parts`` may skip the copy: bytes cannot
+        change, so libzmq can read large ones in place until it has sent them (no
+        heap block to allocate and fault in, no copy; the buffer release wakes the
+        loop). What the peer receives is the same. Not with ``track`` (the result
+        stays None) and not over inproc, where the peer would get a read-only Frame
+        of our bytes instead of a writable one of its own."""
+        if track or any(type(part) is not bytes for part in parts):
+            return True
+        if sum(map(len, parts)) < SEND_IN_PLACE:
+            return True
+        return any(endpoint.startswith("inproc:") for endpoint in self._endpoints)
 
     def _zero_copy_used(self):
         loop = _running_loop()

@@ -14,6 +14,8 @@ __all__ = ["Context", "Socket", "Poller"]
 
 # Received results of this many bytes or more are received one at a time (docs/asyncio.md).
 LARGE_RESULT: int
+# copy=True sends of bytes of this many bytes or more are made in place (docs/asyncio.md).
+SEND_IN_PLACE: int
 
 _S = TypeVar("_S", bound=zmqipc.Socket)
 _Tracker: TypeAlias = asyncio.Future[MessageTracker | None]
