@@ -383,7 +383,8 @@ class Socket(_socket.Socket):
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
         """Send one part; the Future's result is None or a MessageTracker."""
-        copy = copy and self._copy_needed((data,), track)
+        if copy and type(data) is bytes and len(data) >= SEND_IN_PLACE:  # (cheap test first)
+            copy = self._copy_needed((data,), track)
         if not copy:
             self._zero_copy_used()
         return self._start(
@@ -557,9 +558,12 @@ class Socket(_socket.Socket):
         loop). What the peer receives is the same. Not with ``track`` (the result
         stays None) and not over inproc, where the peer would get a read-only Frame
         of our bytes instead of a writable one of its own."""
-        if track or any(type(part) is not bytes for part in parts):
-            return True
-        if sum(map(len, parts)) < SEND_IN_PLACE:
+        size = 0
+        for part in parts:
+            if type(part) is not bytes:
+                return True
+            size += len(part)
+        if track or size < SEND_IN_PLACE:
             return True
         return any(endpoint.startswith("inproc:") for endpoint in self._endpoints)
 
