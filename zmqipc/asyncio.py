@@ -91,7 +91,7 @@ LARGE_RESULT = 128 * 1024
 
 # A copy=True send of bytes at least this large is made without a copy (see
 # Socket._copy_needed).
-SEND_IN_PLACE = 64 * 1024
+SEND_IN_PLACE = 128 * 1024
 
 
 def _heap_size(result):
