@@ -21,13 +21,13 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import time
 
 import numpy as np
+from workers import maxrss_mib, minor_faults
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 WARM = 16  # untimed messages first: the pool, mappings and queues settle
@@ -41,14 +41,6 @@ def _lib(name):
     import zmqipc
 
     return zmqipc
-
-
-def _faults():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _maxrss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- worker processes (spawned) ---------------------------------------------------
@@ -106,13 +98,13 @@ def stream_receiver(lib, url, size, n, conn):
     conn.send("bound")
     for _ in range(WARM):
         _recv_one(lib, s)
-    faults = _faults()
+    faults = minor_faults()
     conn.recv()  # the sender has started its clock
     for _ in range(n):
         got = _recv_one(lib, s)
         del got
     t1 = time.perf_counter()
-    conn.send((t1, (_faults() - faults) / n))
+    conn.send((t1, (minor_faults() - faults) / n))
     s.close(linger=0)
     ctx.term()
 
@@ -142,12 +134,12 @@ def stream_sender(lib, url, size, n, conn):
     for _ in range(WARM):
         send()
     time.sleep(0.2)  # the receiver drains the warm-up
-    faults = _faults()
+    faults = minor_faults()
     t0 = time.perf_counter()
     conn.send(t0)
     for _ in range(n):
         send()
-    conn.send((_faults() - faults) / n)
+    conn.send((minor_faults() - faults) / n)
     s.close()
     ctx.term()
 
@@ -157,7 +149,7 @@ def rss_receiver(lib, url, size, conn):
     ctx = zmq.Context()
     s = ctx.socket(zmq.PAIR)
     s.bind(url)
-    base = _maxrss_mib()
+    base = maxrss_mib()
     conn.send(("bound", base))
     if lib == "pyzmq":
         header, data = s.recv_multipart(copy=False)
@@ -165,7 +157,7 @@ def rss_receiver(lib, url, size, conn):
     else:
         got = s.recv_array()
     total = int(got[::4096].sum())  # touch every page
-    conn.send((_maxrss_mib() - base, total))
+    conn.send((maxrss_mib() - base, total))
     s.send(b"")
     s.close(linger=0)
     ctx.term()

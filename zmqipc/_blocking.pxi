@@ -37,7 +37,7 @@ cdef enum _OpKind:
 
 ctypedef struct _BlockingOp:
     _OpKind kind
-    void *handle
+    void *handle       # set by run_blocking, from its socket
     zmq_msg_t *msg
     void *buf
     size_t size
@@ -60,6 +60,7 @@ cdef int run_blocking(Socket sock, _BlockingOp *op, list pending) except -1:
     the message is finished before it is raised."""
     cdef int rc = -1
     cdef bint sliced = _sliced_wait and not (op.flags & ZMQ_DONTWAIT)
+    op.handle = sock.handle
     while rc < 0:
         rc = _op_marked(sock, op, ZMQ_DONTWAIT if sliced else 0)
         if rc >= 0:

@@ -246,7 +246,6 @@ cdef class Socket:
         over: it is released (or moved into a lease) whatever happens."""
         cdef zmq_msg_t msg
         cdef _BlockingOp op
-        op.handle = self.handle
         op.flags = flags
         if copy or view.len < self.copy_threshold:   # below the crossover copying wins
             op.kind = OP_SEND
@@ -272,7 +271,6 @@ cdef class Socket:
         cdef zmq_msg_t msg
         cdef _BlockingOp op
         op.kind = OP_MSG_SEND
-        op.handle = self.handle
         op.msg = &msg
         op.flags = flags
         check_rc(zmq_msg_init(&msg))
@@ -337,7 +335,6 @@ cdef class Socket:
         cdef zmq_msg_t msg
         cdef _BlockingOp op
         op.kind = OP_MSG_RECV
-        op.handle = self.handle
         op.msg = &msg
         op.flags = flags
         check_rc(zmq_msg_init(&msg))
@@ -353,7 +350,6 @@ cdef class Socket:
         cdef Frame frame = Frame.__new__(Frame)
         cdef _BlockingOp op
         op.kind = OP_MSG_RECV
-        op.handle = self.handle
         op.msg = &frame.msg
         op.flags = flags
         run_blocking(self, &op, pending)
@@ -411,7 +407,6 @@ cdef class Socket:
             if nbytes == 0:
                 nbytes = view.len
             op.kind = OP_MSG_RECV
-            op.handle = self.handle
             op.msg = &msg
             op.flags = flags
             check_rc(zmq_msg_init(&msg))

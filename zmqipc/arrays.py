@@ -63,7 +63,6 @@ def _order(array):
 # shared-memory array and generation). _shm_prefixes: the text of shm headers before
 # the descriptor (zmqipc.shm.split_header) whose full parse succeeded, so a new
 # descriptor after a known prefix is not parsed as JSON either.
-_CACHE_SIZE = 256
 _KNOWN_HEADER_MAX = 4096
 _built_headers: dict = {}
 _parsed_headers: dict = {}
@@ -71,11 +70,7 @@ _known_headers: dict = {}
 _shm_prefixes: dict = {}
 
 
-def _remember(cache, key, value):
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
-    return value
+_remember = _shm.remember_bounded
 
 
 def array_header(array, shm=None):
@@ -128,10 +123,11 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
         raise ValueError("send_array: shm must be None, True, False or 'force', not %r" % (shm,))
     array = _prepare(array)
     if shm is not False and array.nbytes:
-        if shm is not None or _shm._buffer_of(array) is not None:
+        buf = _shm._buffer_of(array)
+        if shm is not None or buf is not None:
             remote = _remote_endpoints(socket)
             if not remote or shm == "force":
-                return _send_shm(socket, array, flags)
+                return _send_shm(socket, array, flags, buf)
             if shm is True:
                 raise ValueError(
                     "send_array(shm=True) refused: %s may reach a peer on another "
@@ -160,9 +156,10 @@ def _remote_endpoints(socket):
 _last_local_endpoints = None
 
 
-def _send_shm(socket, array, flags):
-    """Send only a descriptor; copy into a pooled segment first if need be."""
-    described = _shm.describe(array)
+def _send_shm(socket, array, flags, buf):
+    """Send only a descriptor; copy into a pooled segment first if need be.
+    ``buf``: the array's shared-memory buffer, None if it is an ordinary array."""
+    described = _shm.describe(array, buf)
     if described is None:
         array = _shm.copy_to_shm(array, _order(array))
         described = _shm.describe(array)

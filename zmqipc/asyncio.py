@@ -100,9 +100,12 @@ def _heap_size(result):
     (a Frame or an array received without a copy points into libzmq's message)."""
     if type(result) is bytes or type(result) is str:
         return len(result)
-    if type(result) is list:
-        return sum(len(part) for part in result if type(part) is bytes)
-    return 0
+    size = 0
+    if type(result) is list:  # a plain loop: this runs for every served receive
+        for part in result:
+            if type(part) is bytes:
+                size += len(part)
+    return size
 
 
 def _set_again(future):
@@ -532,7 +535,7 @@ class Socket(_socket.Socket):
     @classmethod
     def from_socket(cls, socket, io_loop=None):
         """An asyncio Socket standing for ``socket`` (a zmqipc Socket), as pyzmq's."""
-        return cls(shadow=socket)
+        return cls.shadow(socket)
 
     # --- lifetime ----------------------------------------------------------------
 
@@ -669,18 +672,14 @@ class Socket(_socket.Socket):
             if self._poll_waiters:
                 self._serve_polls(events)
             served = False
-            if (
-                events & POLLIN
-                and not self._large_in_hand
-                and self._serve_one(self._recv_waiters, True)
-            ):
+            if events & POLLIN and not self._large_in_hand and self._serve_one(self._recv_waiters):
                 served = True
-            if events & POLLOUT and self._serve_one(self._send_waiters, False):
+            if events & POLLOUT and self._serve_one(self._send_waiters):
                 served = True
             if not served:
                 return
 
-    def _serve_one(self, waiters, receiving):
+    def _serve_one(self, waiters):
         """Run the first live waiter's attempt; False if none ran or it would block."""
         while waiters:
             waiter = waiters[0]
@@ -696,7 +695,7 @@ class Socket(_socket.Socket):
                 waiter.future.set_exception(e)
             else:
                 waiters.popleft()
-                if receiving:
+                if waiters is self._recv_waiters:
                     self._hand_over(waiter.future, result)
                 else:
                     waiter.future.set_result(result)

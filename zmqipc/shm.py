@@ -306,10 +306,12 @@ def segments():
 # --- the descriptor ------------------------------------------------------------
 
 
-def describe(array):
+def describe(array, buf=None):
     """Mark ``array`` (contiguous, in shared memory) as sent once and return
-    (segment, generation, descriptor JSON bytes), or None if it is not in shared memory."""
-    buf = _buffer_of(array)
+    (segment, generation, descriptor JSON bytes), or None if it is not in shared memory.
+    ``buf``: the array's shared-memory buffer when the caller has looked it up."""
+    if buf is None:
+        buf = _buffer_of(array)
     offset = -1 if buf is None or array.nbytes == 0 else buf.offset_of(array)
     if offset < 0:
         return None
@@ -319,20 +321,26 @@ def describe(array):
     return seg, gen, b'%s%d,"gen":%d}' % (start, offset, gen)
 
 
+def remember_bounded(cache, key, value):
+    """Store ``value`` in ``cache`` (a dict of at most 256 entries, emptied when
+    full) and return it."""
+    if len(cache) >= 256:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _descriptor_start(seg):
     """The descriptor's JSON up to the offset, formatted directly (every field is a
     name, a number or this host's id: json.dumps would cost more than the rest of the
     hand-off). ``HEADER_MEMBER + descriptor + b"}"`` ends the array header; the
     receiver's fast path (split_header) matches exactly this form."""
-    if len(_descriptor_starts) >= 256:
-        _descriptor_starts.clear()
     start = b'{"v":%d,"name":"%s","host":%s,"offset":' % (
         DESCRIPTOR_VERSION,
         _stem_of(seg).encode("ascii"),
         _HOST_JSON,
     )
-    _descriptor_starts[seg.name] = start
-    return start
+    return remember_bounded(_descriptor_starts, seg.name, start)
 
 
 _descriptor_starts: dict = {}  # segment name -> its descriptor's start (bounded)
