@@ -11,9 +11,9 @@ repeats and comparisons are reported as ratios zmqipc / pyzmq. Throughput ratios
 
 Cases: PUSH/PULL end-to-end throughput (ipc, tcp 127.0.0.1, inproc), REQ/REP
 latency, header+array multipart, the raw AF_UNIX ceiling, and peak RSS for one
-1 GiB array. Worker processes and the measured loops are in workers.py. A last,
-separate section compares zmqipc.shm with pyzmq (bench/shm_bench.py; --no-shm skips it),
-and another zmqipc.asyncio with zmq.asyncio (bench/asyncio_bench.py; --no-asyncio skips it).
+1 GiB array. Every row gets fresh worker processes (see Runner); the workers and the
+measured loops are in workers.py. A last, separate section compares zmqipc.shm with
+pyzmq (bench/shm_bench.py; --no-shm skips it), and another zmqipc.asyncio with zmq.asyncio (bench/asyncio_bench.py; --no-asyncio skips it).
 """
 
 import argparse
@@ -144,11 +144,40 @@ class Variant:
 
 
 class Runner:
-    def __init__(self, pairs, ipc_dir):
-        self.pairs, self.ipc_dir = pairs, ipc_dir
+    """Fresh worker pairs for one row of the tables (one transport and size, or one
+    latency size), closed when the row is done: a row never inherits the heaps,
+    malloc thresholds or libzmq caches that earlier rows left in long-lived workers
+    (the tcp 1 MiB row read 0.86 / 0.98 after the ipc rows in shared workers, and
+    1.04-1.06 / 1.18-1.32 in fresh ones). Both libraries get the same treatment."""
+
+    def __init__(self, mp, ipc_dir, libs, load_log):
+        self.ipc_dir, self.load_log = ipc_dir, load_log
+        self.pairs = {}
+        try:
+            for lib in libs:
+                self.pairs[lib] = Pair(lib, mp)
+        except BaseException:
+            self.close()
+            raise
         self.meter = cpuload.Meter(
-            p.proc.pid for pair in pairs.values() for p in (pair.tx, pair.rx)
+            p.proc.pid for pair in self.pairs.values() for p in (pair.tx, pair.rx)
         )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for pair in self.pairs.values():
+            pair.close()
+
+    def other_load(self):
+        """The foreign CPU share since meter.start(), also logged for the whole run."""
+        share, wall = self.meter.share_and_wall()
+        self.load_log.append((share, wall))
+        return share
 
     def run(self, v, n):
         """End-to-end seconds for n messages (after a warm-up message), and the receiver's
@@ -212,7 +241,7 @@ class Runner:
                 elapsed, faults = self.run(v, v.n)
                 v.samples.append(elapsed)
                 v.faults.append(faults)
-        share = self.meter.share()
+        share = self.other_load()
         for v in variants:
             v.other_load = share
         progress(variants)
@@ -394,48 +423,38 @@ def run(cfg, quick, ipc_dir):
     env = environment()
     cfg = dict(cfg, raw_buffers=raw_buffers(env))
     print(report.header(env, cfg, quick), flush=True)
-    pairs = {lib: Pair(lib, mp) for lib in LIBS + ("raw",)}
-    runner = Runner(pairs, ipc_dir)
-    run_meter = cpuload.Meter(runner.meter.pids)
-    run_meter.start()
-    variants, latency, memory = [], [], []
+    variants, latency, memory, load_log = [], [], [], []
 
     def progress(vs):
         print(report.progress_line(vs, time.monotonic() - started), flush=True)
 
-    try:
-        for transport in ("ipc", "tcp", "inproc"):
-            for size in cfg["sizes"][transport]:
-                variants += runner.measure(
-                    throughput_variants(transport, size, cfg),
-                    cfg["repeats"],
-                    cfg["target_s"],
-                    progress,
-                )
-        for size in cfg["multipart_sizes"]:
-            variants += runner.measure(
-                multipart_variants(size), cfg["repeats"], cfg["target_s"], progress
-            )
-        for size in cfg["latency_sizes"]:
-            runs = {lib: [] for lib in LIBS}
+    def measure(row):
+        libs = LIBS + ("raw",) if any(v.lib == "raw" for v in row) else LIBS
+        with Runner(mp, ipc_dir, libs, load_log) as runner:
+            return runner.measure(row, cfg["repeats"], cfg["target_s"], progress)
+
+    for transport in ("ipc", "tcp", "inproc"):
+        for size in cfg["sizes"][transport]:
+            variants += measure(throughput_variants(transport, size, cfg))
+    for size in cfg["multipart_sizes"]:
+        variants += measure(multipart_variants(size))
+    for size in cfg["latency_sizes"]:
+        runs = {lib: [] for lib in LIBS}
+        with Runner(mp, ipc_dir, LIBS, load_log) as runner:
             runner.meter.start()
             for rep in range(cfg["repeats"]):
                 for lib in LIBS if rep % 2 == 0 else LIBS[::-1]:
                     runner.latency(lib, size, cfg["latency_n"], runs[lib])
-            share = runner.meter.share()
-            latency += [
-                {"size": size, "lib": lib, "repeats": runs[lib], "other_load": share}
-                for lib in LIBS
-            ]
-            print(
-                "  [%4.0f s] latency %d B done%s"
-                % (time.monotonic() - started, size, report.load_note(share)),
-                flush=True,
-            )
-        env["other_load"] = run_meter.share()
-    finally:
-        for pair in pairs.values():
-            pair.close()
+            share = runner.other_load()
+        latency += [
+            {"size": size, "lib": lib, "repeats": runs[lib], "other_load": share} for lib in LIBS
+        ]
+        print(
+            "  [%4.0f s] latency %d B done%s"
+            % (time.monotonic() - started, size, report.load_note(share)),
+            flush=True,
+        )
+    env["other_load"] = cpuload.weighted_share(load_log)
     if cfg["memory"]:
         for mode in MODES[::-1]:
             for lib in LIBS:

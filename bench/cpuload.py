@@ -30,7 +30,7 @@ def _process_seconds(pid):
 
 
 class Meter:
-    """Snapshot with start(); share() is the foreign CPU share since then."""
+    """Snapshot with start(); share_and_wall() is the foreign CPU share since then."""
 
     def __init__(self, pids):
         self.pids = list(pids)  # the benchmark's worker processes
@@ -47,10 +47,20 @@ class Meter:
     def start(self):
         self._start = self._sample()
 
-    def share(self):
+    def share_and_wall(self):
+        """The foreign share since start() and the seconds it covers."""
         end = self._sample()
         if self._start is None or end is None:
-            return None
+            return None, 0.0
         wall = end[0] - self._start[0]
         foreign = (end[1] - self._start[1]) - (end[2] - self._start[2])
-        return max(0.0, foreign / (wall * (os.cpu_count() or 1))) if wall > 0 else None
+        share = max(0.0, foreign / (wall * (os.cpu_count() or 1))) if wall > 0 else None
+        return share, wall
+
+
+def weighted_share(log):
+    """The foreign share over several metered spans [(share, seconds)], weighted by
+    their length; None if none could be read."""
+    known = [(share, wall) for share, wall in log if share is not None and wall > 0]
+    total = sum(wall for _, wall in known)
+    return sum(share * wall for share, wall in known) / total if total else None

@@ -1,7 +1,7 @@
 """Benchmark worker processes and the measured loops.
 
-A worker is a long-lived process (multiprocessing 'spawn') that serves commands
-from the coordinator (bench.py) over a Pipe. Each library gets its own pair of
+A worker is a process (multiprocessing 'spawn') that serves commands for one row of
+the tables from the coordinator (bench.py) over a Pipe. Each library gets its own pair of
 workers (a sender and a receiver); the library is a module handed to shared
 code -- `import zmq` for pyzmq, `import zmqipc as zmq` for zmqipc -- so every
 loop below is the same code for both. The "raw" workers import neither and run
