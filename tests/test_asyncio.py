@@ -337,6 +337,34 @@ def test_copy_true_still_copies_where_it_would_show(run, actx, ipc_endpoint, inp
     run(main)
 
 
+def test_large_bytes_in_place_again_once_the_inproc_endpoint_is_gone(
+    run, actx, ipc_endpoint, inproc_endpoint
+):
+    """The inproc check follows unbind (here through a shadow)."""
+
+    async def main():
+        push = actx.socket(zmq.PUSH)
+        push.linger = 0
+        push.bind(inproc_endpoint)
+        push.connect(ipc_endpoint)  # nobody there yet: messages wait in its pipe
+        data = bytes(range(256)) * (zaio.SEND_IN_PLACE // 256)
+        unsent = sys.getrefcount(data)
+        await guarded(push.send(data))
+        assert sys.getrefcount(data) == unsent  # an inproc endpoint: copied
+        zmq.Socket.shadow(push).unbind(inproc_endpoint)
+        await guarded(push.send(data))
+        assert sys.getrefcount(data) > unsent  # in place
+        pull = actx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.bind(ipc_endpoint)
+        assert await guarded(pull.recv()) == data
+        assert await guarded(pull.recv()) == data
+        while sys.getrefcount(data) > unsent:  # the release wakes the loop
+            await asyncio.sleep(0.01)
+
+    run(main)
+
+
 # --- cancellation ---------------------------------------------------------------------------
 
 

@@ -265,6 +265,42 @@ def test_endpoints_recorded_through_a_shadow_reach_the_owner(ctx):
         owner.send_array(np.zeros(10), shm=True)
 
 
+@pytest.mark.parametrize("through", ["owner", "shadow"])
+@pytest.mark.parametrize("remove", ["unbind", "disconnect"])
+def test_shm_arrays_go_as_descriptors_again_once_remote_endpoints_are_gone(
+    ctx, ipc_endpoint, remove, through
+):
+    """The remote-endpoint check follows unbind/disconnect, by the owner or a shadow:
+    refused while one tcp endpoint is left, descriptors once none is."""
+    pull, push = guard(ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH))
+    pull.bind(ipc_endpoint)
+    push.connect(ipc_endpoint)
+    if remove == "unbind":
+        push.bind("tcp://127.0.0.1:*")
+        push.bind("tcp://127.0.0.1:*")
+        remote = list(push._endpoints[1:])
+    else:
+        listener = guard(ctx.socket(zmq.PULL))[0]
+        listener.bind("tcp://127.0.0.1:*")
+        listener.bind("tcp://127.0.0.1:*")
+        remote = list(listener._endpoints)
+        for endpoint in remote + remote[:1]:  # the first twice: disconnect ends both
+            push.connect(endpoint)
+    view = push if through == "owner" else zmq.Socket.shadow(push)
+    a = shm.empty(1000)
+    a[:] = 3
+    getattr(view, remove)(remote[0])
+    assert push._remote_endpoint == view._remote_endpoint == remote[1]
+    with pytest.raises(ValueError, match="another machine"):
+        push.send_array(a, shm=True)
+    getattr(view, remove)(remote[1])
+    assert push._remote_endpoint is None and view._remote_endpoint is None
+    assert push._endpoints == (ipc_endpoint,)
+    view.send_array(a)
+    got = pull.recv_array()
+    assert shm.is_shm(got) and (got == 3).all()
+
+
 def test_pyzmq_peer_sees_descriptor_frames(ipc_endpoint):
     """A peer that cannot map (pyzmq) receives a header and an empty frame: not data."""
     pyzmq = pytest.importorskip("zmq")

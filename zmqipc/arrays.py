@@ -125,35 +125,18 @@ def send_array(socket, array, flags=0, copy=True, track=False, shm=None):
     if shm is not False and array.nbytes:
         buf = _shm._buffer_of(array)
         if shm is not None or buf is not None:
-            remote = _remote_endpoints(socket)
-            if not remote or shm == "force":
+            remote = getattr(socket, "_remote_endpoint", None)
+            if remote is None or shm == "force":
                 return _send_shm(socket, array, flags, buf)
             if shm is True:
                 raise ValueError(
                     "send_array(shm=True) refused: %s may reach a peer on another "
                     "machine, which cannot map this memory (use shm='force' if "
-                    "every peer runs on this machine)" % remote[0]
+                    "every peer runs on this machine)" % remote
                 )
     return socket.send_multipart(
         [array_header(array), _byte_view(array)], flags=flags, copy=copy, track=track
     )
-
-
-def _remote_endpoints(socket):
-    """The socket's endpoints other than ipc:// and inproc://."""
-    global _last_local_endpoints
-    endpoints = getattr(socket, "_endpoints", ())
-    if endpoints is _last_local_endpoints:
-        return ()
-    remote = [e for e in endpoints if not e.startswith(("ipc://", "inproc://"))]
-    if not remote and type(endpoints) is tuple:
-        _last_local_endpoints = endpoints
-    return remote
-
-
-# The last endpoint tuple found local: a socket keeps one tuple and replaces it
-# on every bind/connect, so repeated sends skip the scan.
-_last_local_endpoints = None
 
 
 def _send_shm(socket, array, flags, buf):

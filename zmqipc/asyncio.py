@@ -568,7 +568,7 @@ class Socket(_socket.Socket):
             size += len(part)
         if track or size < SEND_IN_PLACE:
             return True
-        return any(endpoint.startswith("inproc:") for endpoint in self._endpoints)
+        return self._inproc_endpoint
 
     def _zero_copy_used(self):
         loop = _running_loop()

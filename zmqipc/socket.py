@@ -58,13 +58,26 @@ class Socket(_zmq.Socket):
     """
 
     _monitor_socket = None
-    _endpoint_list = ()  # on the owning Socket: every endpoint bound or connected
+    # Kept on the owning Socket, for it and every shadow (see _set_endpoints):
+    _endpoint_list = ()  # the endpoints bound or connected, not unbound/disconnected since
+    _first_remote = None  # the first of them other than ipc:// and inproc://
+    _any_inproc = False  # whether one of them is inproc://
 
     @property
     def _endpoints(self):
-        """Every endpoint bound or connected through this socket or any shadow of it
-        (send_array checks them before sending shared memory)."""
+        """Every endpoint bound or connected through this socket or any shadow of it."""
         return getattr(self._root_socket, "_endpoint_list", ())
+
+    @property
+    def _remote_endpoint(self):
+        """An endpoint other than ipc:// and inproc://, whose peers may be on another
+        machine, or None: send_array sends shared memory only without one."""
+        return getattr(self._root_socket, "_first_remote", None)
+
+    @property
+    def _inproc_endpoint(self):
+        """Whether an endpoint is inproc:// (zmqipc.asyncio copies sends then)."""
+        return getattr(self._root_socket, "_any_inproc", False)
 
     def __init__(self, context=None, socket_type=-1, copy_threshold=None, **kwargs):
         if copy_threshold is not None:
@@ -198,31 +211,48 @@ class Socket(_zmq.Socket):
             addr = self.get(SocketOption.LAST_ENDPOINT).decode("utf-8")
         except (ZMQError, UnicodeDecodeError):
             pass
-        self._note_endpoint(addr)
+        self._set_endpoints(self._endpoints + (_endpoint_text(addr),))
         return _EndpointContext(self, "bind", addr)
 
     def connect(self, addr):
         """Connect to ``addr``; usable as a context manager to disconnect on exit."""
         super().connect(addr)
-        self._note_endpoint(addr)
+        self._set_endpoints(self._endpoints + (_endpoint_text(addr),))
         return _EndpointContext(self, "connect", addr)
 
-    def _note_endpoint(self, addr):
+    def unbind(self, addr):
+        """Stop listening on an endpoint given to bind() (or its last_endpoint)."""
+        super().unbind(addr)
+        self._forget_endpoint(addr)
+
+    def disconnect(self, addr):
+        """Disconnect from an endpoint given to connect()."""
+        super().disconnect(addr)
+        self._forget_endpoint(addr)
+
+    def _forget_endpoint(self, addr):
+        # libzmq ends every bind/connect of that text. One it matched under another
+        # spelling (a tcp host name it resolved) stays listed: the safe side.
+        addr = _endpoint_text(addr)
+        self._set_endpoints(tuple(e for e in self._endpoints if e != addr))
+
+    def _set_endpoints(self, endpoints):
         root = self._root_socket
-        addr = addr if isinstance(addr, str) else addr.decode("utf-8", "replace")
-        root._endpoint_list = self._endpoints + (addr,)
+        root._endpoint_list = endpoints
+        root._first_remote = next(
+            (e for e in endpoints if not e.startswith(("ipc://", "inproc://"))), None
+        )
+        root._any_inproc = any(e.startswith("inproc://") for e in endpoints)
 
     def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
         """Bind to a random port of ``addr`` (e.g. "tcp://127.0.0.1") and return it."""
         if (min_port, max_port) == (49152, 65536):
-            super().bind("%s:*" % addr)
-            self._note_endpoint(addr)
+            self.bind("%s:*" % addr)
             return int(self.get(SocketOption.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
         for _ in range(max_tries):
             port = random.randrange(min_port, max_port)
             try:
-                super().bind("%s:%d" % (addr, port))
-                self._note_endpoint(addr)
+                self.bind("%s:%d" % (addr, port))
             except ZMQError as e:
                 if e.errno in (EADDRINUSE, EACCES):
                     continue
@@ -336,6 +366,10 @@ def _arrays():
 
         _arrays_module = arrays
     return _arrays_module
+
+
+def _endpoint_text(addr):
+    return addr if isinstance(addr, str) else addr.decode("utf-8", "replace")
 
 
 def _option_for(name):
