@@ -55,7 +55,7 @@ cdef class Socket:
         self.handle = NULL
 
     cdef int _check_usable(self) except -1:
-        if self._closed or (self._owner is not None and (<Socket>self._owner)._closed):
+        if self._closed or self._root()._closed:
             raise_errno(ENOTSOCK)
         if self._fork_gen != _fork_generation:
             raise _error.ZMQError(ENOTSUP, _FORK_MESSAGE % "Socket")
@@ -73,18 +73,21 @@ cdef class Socket:
         """True once close() was called."""
         # handle is NULL if __cinit__ failed before setting _closed (bad arguments):
         # __del__ then sees a closed socket instead of calling zmq_close(NULL).
-        return self._closed or self.handle == NULL or \
-            (self._owner is not None and self._owner.closed)
+        return self._closed or self.handle == NULL or self._root()._closed
 
     @property
     def _shadow(self):
         return self._owner is not None
 
-    @property
-    def _root_socket(self):
+    cdef Socket _root(self):
         """The Socket owning the libzmq handle: this one, or the one a shadow stands for
         (state every view of the socket must share lives there)."""
-        return self if self._owner is None else self._owner
+        return self if self._owner is None else <Socket>self._owner
+
+    @property
+    def _root_socket(self):
+        """_root() for Python code (socket.py keeps the endpoints there)."""
+        return self._root()
 
     @property
     def underlying(self):
@@ -439,12 +442,8 @@ cdef class Socket:
 # ran a signal handler between two calls); after the call it is unmarked, and
 # closed if destroy() asked for that meanwhile (Socket._leave_blocking).
 
-cdef inline Socket _handle_owner(Socket sock):
-    return sock if sock._owner is None else <Socket>sock._owner
-
-
 cdef int _enter_blocking_one(Socket sock) except -1:
-    cdef Socket owner = _handle_owner(sock)
+    cdef Socket owner = sock._root()
     if owner._closed:
         raise_errno(ETERM)   # closed by destroy() (or a handler) between two calls
     owner._blocking += 1
@@ -453,14 +452,14 @@ cdef int _enter_blocking_one(Socket sock) except -1:
 
 cdef bint _leave_blocking_one(Socket sock) except -1:
     """True if destroy() closed the socket during the call."""
-    return _handle_owner(sock)._leave_blocking()
+    return sock._root()._leave_blocking()
 
 
 cdef int _enter_blocking(list sockets) except -1:
     """_enter_blocking_one for every socket of a poll or proxy, or none if one is closed."""
     cdef Socket sock
     for sock in sockets:
-        if _handle_owner(sock)._closed:
+        if sock._root()._closed:
             raise_errno(ETERM)
     for sock in sockets:
         _enter_blocking_one(sock)

@@ -58,6 +58,7 @@ cdef class Socket:
     cdef bint _close_requested       # destroy() asked the blocked thread to close it
     cdef object _owner               # a shadow's Socket (None: this one owns the handle)
     cdef object __weakref__
+    cdef Socket _root(self)
     cdef int _check_usable(self) except -1
     cdef void *_usable_handle(self) except NULL
     cdef int _begin_io(self) except -1
