@@ -153,10 +153,7 @@ cdef class ShmSegment:
         or raises ValueError: range outside the segment, every slot taken, or the
         generation moved on (the memory was reused: the descriptor is stale)."""
         cdef zmqipc_shm_header *h = self._header()
-        if (offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size
-                or nbytes > self.map.size - offset):
-            raise ValueError("shared-memory descriptor range [%d, +%d) lies outside segment %s "
-                             "(%d bytes)" % (offset, nbytes, self._stem(), self.map.size))
+        self._check_range(offset, nbytes)   # before anything is taken or consumed
         self.hold()
         try:
             if zmqipc_shm_accept(h, gen) != 0:
@@ -166,6 +163,15 @@ cdef class ShmSegment:
             return self.export(offset, nbytes) if nbytes else None
         finally:
             self.drop_hold()   # keeps the slot while the buffer lives
+
+    cdef int _check_range(self, uint64_t offset, uint64_t nbytes) except -1:
+        """ValueError unless [offset, offset + nbytes) lies in the mapping, after
+        its header."""
+        if (offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size
+                or nbytes > self.map.size - offset):
+            raise ValueError("shared-memory range [%d, +%d) lies outside segment %s (%d bytes)"
+                             % (offset, nbytes, self._stem(), self.map.size))
+        return 0
 
     def _stem(self):
         return self.name.replace("Local\\", "").lstrip("/")
@@ -197,10 +203,7 @@ cdef class ShmSegment:
         self._header()
         if self.slot < 0:
             raise ValueError("export without a holder slot")
-        if (offset < ZMQIPC_SHM_HEADER_SIZE or offset > self.map.size
-                or nbytes > self.map.size - offset):
-            raise ValueError("range [%d, %d + %d) lies outside shared-memory segment %s (%d bytes)"
-                             % (offset, offset, nbytes, self.name, self.map.size))
+        self._check_range(offset, nbytes)
         buf = ShmBuffer.__new__(ShmBuffer)
         buf.segment = self
         buf.ptr = <char *>self.map.header + offset

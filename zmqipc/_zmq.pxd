@@ -84,6 +84,7 @@ cdef class ShmSegment:
     cdef int fork_slot               # a slot taken for a child before fork()
     cdef object __weakref__
     cdef zmqipc_shm_header *_header(self) except NULL
+    cdef int _check_range(self, uint64_t offset, uint64_t nbytes) except -1
 
 
 cdef class ShmBuffer:
