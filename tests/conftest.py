@@ -8,6 +8,7 @@ import importlib.machinery
 import itertools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -23,6 +24,21 @@ if not any(
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 
 import zmqipc as zmq  # noqa: E402
+
+# Child interpreters import the installed zmqipc: run them where it is, never in the
+# checkout (there `import zmqipc` finds the uncompiled source tree first).
+CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
+
+
+def run_python(*args, timeout=120, **kwargs):
+    """Run ``python *args`` (this interpreter) in CHILD_CWD unless ``cwd`` is given,
+    output captured as text; returns the CompletedProcess. ``kwargs`` go to
+    subprocess.run."""
+    kwargs.setdefault("cwd", CHILD_CWD)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
 
 # A hang guard for blocking calls (a lost message becomes zmq.Again), never a
 # performance threshold.

@@ -5,15 +5,13 @@ endpoint context reprs, the unclosed-Context warning, Poller results for raw fds
 import asyncio
 import copy
 import os
-import subprocess
-import sys
 import warnings
 
 import pytest
 
 import zmqipc as zmq
 import zmqipc.asyncio as zaio
-from conftest import connected_pair
+from conftest import connected_pair, run_python
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -180,4 +178,5 @@ def test_import_does_not_import_numpy():
         "assert 'numpy' not in sys.modules, 'numpy imported'; "
         "zmqipc.arrays; assert 'numpy' in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.__file__))
+    result = run_python("-c", code)
+    assert result.returncode == 0, result.stderr

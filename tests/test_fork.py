@@ -6,13 +6,12 @@ new one). Child logic runs after os.fork and reports through its exit code."""
 import os
 import signal
 import sys
-import tempfile
 import traceback
 
 import pytest
 
 import zmqipc as zmq
-from conftest import guard
+from conftest import guard, run_python
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
@@ -212,15 +211,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 
 def test_child_interpreter_shutdown_does_not_hang(ipc_endpoint):
-    import subprocess
-
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD_EXIT_SCRIPT, ipc_endpoint],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_DEADLINE_S,
-        cwd=tempfile.gettempdir(),
-    )  # not the checkout: see conftest
+    result = run_python("-c", CHILD_EXIT_SCRIPT, ipc_endpoint, timeout=CHILD_DEADLINE_S)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
 

@@ -8,17 +8,13 @@ and left every named socket file behind at close.
 import os
 import socket
 import stat
-import subprocess
 import sys
 
 import pytest
 
 import zmqipc as zmq
-from conftest import guard
+from conftest import guard, run_python
 from zmqipc.utils.monitor import recv_monitor_message
-
-# Children import the installed zmqipc: run them where it is, never in the checkout.
-CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
 
 pytestmark = pytest.mark.skipif(
     not hasattr(socket, "AF_UNIX"), reason="the tests make AF_UNIX sockets with the socket module"
@@ -27,13 +23,7 @@ pytestmark = pytest.mark.skipif(
 
 def run_child(script, *args):
     """Run a Python child on the installed zmqipc; its errors go into the failure."""
-    child = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=CHILD_CWD,
-    )
+    child = run_python("-c", script, *args)
     assert child.returncode == 0, child.stderr
 
 

@@ -6,7 +6,6 @@ import gc
 import os
 import resource
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
+from conftest import run_python
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc/self (Linux only)"
@@ -255,15 +255,7 @@ assert resident_mib() <= holding - 48, (holding, resident_mib())
 def test_context_end_releases_blocks(order):
     # A fresh process: the cache lives while any context exists, and the test
     # session's other contexts would keep it.
-    result = subprocess.run(
-        [sys.executable, "-c", CONTEXT_END, order],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=os.path.dirname(
-            os.path.dirname(zmq.__file__)
-        ),  # the installed zmqipc, not the checkout
-    )
+    result = run_python("-c", CONTEXT_END, order)
     assert result.returncode == 0, result.stderr
 
 

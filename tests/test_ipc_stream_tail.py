@@ -7,7 +7,6 @@ buffer was dropped (about 280 of 1,400 messages, in every run). tcp does not
 lose: a FIN raises no EPOLLHUP.
 """
 
-import os
 import subprocess
 import sys
 import threading
@@ -15,11 +14,9 @@ import threading
 import pytest
 
 import zmqipc as zmq
-from conftest import GUARD_MS
+from conftest import CHILD_CWD, GUARD_MS
 
 COUNT = 1400
-# Children import the installed zmqipc: run them where it is, never in the checkout.
-CHILD_CWD = os.path.dirname(os.path.dirname(zmq.__file__))
 SIZE = 64
 
 # The sender: connect, queue COUNT numbered messages, say so, then close with

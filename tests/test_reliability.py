@@ -12,10 +12,7 @@
 
 import json
 import math
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -27,7 +24,7 @@ from hypothesis import strategies as st
 from test_signals_gil import _blocking_call, wait_until_main_blocked
 
 import zmqipc as zmq
-from conftest import connected_pair, guard
+from conftest import connected_pair, guard, run_python
 from zmqipc import _zmq, arrays
 
 pytestmark = pytest.mark.timeout(120)
@@ -423,13 +420,7 @@ def test_destroy_by_a_handler_between_retries_never_reuses_the_socket(ctx, call)
 
 def test_destroy_from_another_thread_while_calls_are_blocked():
     """Run in a child process: before the fix, libzmq aborted it (signaler.cpp)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", DESTROY_SCRIPT, "10"],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        cwd="/" if os.name != "nt" else None,
-    )
+    proc = run_python("-c", DESTROY_SCRIPT, "10", timeout=100)
     assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     assert proc.stdout.rstrip().endswith("alive")
     assert proc.stdout.count("ETERM") >= 10  # most calls were really blocked

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
-from conftest import GUARD_MS, connected_pair, guard
+from conftest import CHILD_CWD, GUARD_MS, connected_pair, guard, run_python
 from zmqipc import shm
 
 posix_only = pytest.mark.skipif(
@@ -68,7 +68,7 @@ def child(script, *args):
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE,
         text=True,
-        cwd=os.path.dirname(os.__file__),
+        cwd=CHILD_CWD,
     )
 
 
@@ -682,9 +682,7 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
     a = shm.empty(1000)
     mine = shm._stem_of(shm._buffer_of(a).segment)
     # A segment killed during creation: our name scheme, a dead pid, no header.
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    ).stdout.strip()
+    dead = run_python("-c", "import os; print(os.getpid())").stdout.strip()
     key = int(dead)
     stem = "zq" + shm._b32(key, 7) + shm._b32(0, 7) + shm._b32(12345, 14)
     path = "/dev/shm/" + stem
@@ -768,11 +766,5 @@ def test_spawn_round_trip(ipc_dir, tmp_path):
         "import sys, os, numpy as np, zmqipc as zmq\nfrom zmqipc import shm\n"
         + textwrap.dedent(SPAWNED)
     )
-    out = subprocess.run(
-        [sys.executable, str(script), "ipc://%s/sp" % ipc_dir],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=str(tmp_path),
-    )
+    out = run_python(str(script), "ipc://%s/sp" % ipc_dir)
     assert out.stdout.strip() == "ok", out.stderr

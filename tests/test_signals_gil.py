@@ -17,7 +17,7 @@ import time
 import pytest
 
 import zmqipc as zmq
-from conftest import connected_pair, guard
+from conftest import connected_pair, guard, run_python
 from zmqipc import _zmq
 
 pytestmark = [
@@ -650,26 +650,10 @@ def test_sliced_sndtimeo_at_hwm_raises_again(ctx, ipc_endpoint, sliced):
 
 def test_sliced_wait_is_chosen_by_environment():
     """ZMQIPC_SLICED_WAIT=1 at import selects sliced waits (Windows always has them)."""
-    import subprocess
-
     code = "import zmqipc; print(zmqipc._zmq.sliced_wait())"
     env = dict(os.environ, ZMQIPC_SLICED_WAIT="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=os.path.dirname(os.path.dirname(zmq.__file__)),
-    )
+    out = run_python("-c", code, env=env, check=True)
     assert out.stdout.strip() == "True"
     env.pop("ZMQIPC_SLICED_WAIT")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=os.path.dirname(os.path.dirname(zmq.__file__)),
-    )
+    out = run_python("-c", code, env=env, check=True)
     assert out.stdout.strip() == str(os.name == "nt")

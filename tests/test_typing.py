@@ -3,10 +3,11 @@
 
 import os
 import re
-import subprocess
 import sys
 
 import pytest
+
+from conftest import run_python
 
 pytest.importorskip("mypy", reason="mypy is in the test extras: pip install .[test]")
 pytestmark = pytest.mark.timeout(600)
@@ -16,20 +17,16 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "typing")
 
 def mypy(path, tmp_path):
     # From a neutral directory, so mypy type-checks the installed zmqipc (its stubs).
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--no-error-summary",
-            "--cache-dir",
-            str(tmp_path),
-            "--python-version",
-            "%d.%d" % sys.version_info[:2],
-            path,
-        ],
-        capture_output=True,
-        text=True,
+    result = run_python(
+        "-m",
+        "mypy",
+        "--no-error-summary",
+        "--cache-dir",
+        str(tmp_path),
+        "--python-version",
+        "%d.%d" % sys.version_info[:2],
+        path,
+        timeout=None,  # the module's pytest timeout guards it
         cwd=str(tmp_path),
     )
     return result.returncode, result.stdout + result.stderr

@@ -9,7 +9,6 @@ with no peer, at the high-water mark -- and that nothing is freed too early.
 """
 
 import gc
-import subprocess
 import sys
 import threading
 import time
@@ -19,7 +18,7 @@ import numpy as np
 import pytest
 
 import zmqipc as zmq
-from conftest import GUARD_MS, endpoint_for, guard
+from conftest import GUARD_MS, endpoint_for, guard, run_python
 from zmqipc import _zmq
 
 GUARD_S = GUARD_MS / 1000  # hang guards only (a lost message or release -> failure)
@@ -581,12 +580,6 @@ print("exiting")
 @pytest.mark.parametrize("scenario", ["open", "closed", "linger_forever", "inproc_frames"])
 def test_interpreter_exit_with_zero_copy_messages_queued(ipc_dir, scenario):
     """Exiting with zero-copy messages still inside libzmq neither crashes nor hangs."""
-    proc = subprocess.run(
-        [sys.executable, "-c", EXIT_SCRIPT, scenario, endpoint_for("ipc", ipc_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ipc_dir,
-    )  # not the checkout: see conftest
+    proc = run_python("-c", EXIT_SCRIPT, scenario, endpoint_for("ipc", ipc_dir), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "exiting"
