@@ -65,7 +65,6 @@ def _order(array):
 # descriptor after a known prefix is not parsed as JSON either.
 _KNOWN_HEADER_MAX = 4096
 _built_headers: dict = {}
-_parsed_headers: dict = {}
 _known_headers: dict = {}
 _shm_prefixes: dict = {}
 
@@ -225,10 +224,9 @@ def _parse_new_header(text):
             return parsed + (split[1],)
     try:
         meta = json.loads(text.decode("utf-8"))
-        key = repr([meta.get(k) for k in ("zmqipc_array", "dtype", "shape", "order", "nbytes")])
-    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _parse_meta(text, None)  # raises the precise error
-    parsed = _parsed_headers.get(key) or _remember(_parsed_headers, key, _parse_meta(text, meta))
+    parsed = _parse_meta(text, meta)
     desc = meta.get("shm")
     if desc is None:
         return parsed + (None,)
