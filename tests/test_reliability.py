@@ -12,6 +12,7 @@
 
 import json
 import math
+import os
 import signal
 import textwrap
 import threading
@@ -385,6 +386,81 @@ DESTROY_SCRIPT = textwrap.dedent("""
         print(sorted(results.items()), flush=True)
     print("alive")
 """)
+
+
+CLOSE_SCRIPT = textwrap.dedent("""
+    import sys, threading, time
+    import zmqipc as zmq
+
+    def blocked_in(name, call, results, ready):
+        try:
+            ready.release()
+            call()
+            results[name] = "returned"
+        except zmq.ContextTerminated:
+            results[name] = "ETERM"
+        except zmq.ZMQError as e:
+            results[name] = "errno %d" % e.errno
+
+    def sleeping_in_libzmq(thread):
+        try:
+            with open("/proc/self/task/%d/stat" % thread.native_id) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        except OSError:
+            time.sleep(0.05)
+            return True
+
+    for round in range(int(sys.argv[1])):
+        ctx = zmq.Context()
+        types = (zmq.PULL, zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER, zmq.PULL)
+        timed, pull, rep, poller_sock, router, shadowed = (ctx.socket(t) for t in types)
+        for i, s in enumerate((timed, pull, rep, poller_sock, router, shadowed)):
+            s.bind("inproc://c%d-%d" % (round, i))
+        timed.rcvtimeo = 200
+        shadow = zmq.Socket.shadow(shadowed.underlying)
+        push = ctx.socket(zmq.PUSH)
+        push.set_hwm(1)
+        push.connect("inproc://nobody-%d" % round)   # send blocks: no peer yet
+        results, ready = {}, threading.Semaphore(0)
+        poller = zmq.Poller()
+        poller.register(poller_sock, zmq.POLLIN)
+        calls = {"timed_recv": timed.recv, "recv": pull.recv, "recv_multipart": rep.recv_multipart,
+                 "poll": poller.poll, "recv_array": router.recv_array, "shadow_recv": shadow.recv,
+                 "send": lambda: [push.send(b"x") for _ in range(5)]}
+        threads = {name: threading.Thread(target=blocked_in, args=(name, call, results, ready))
+                   for name, call in calls.items()}
+        for t in threads.values():
+            t.start()
+            ready.acquire()
+        while not all(sleeping_in_libzmq(t) for t in threads.values()):
+            time.sleep(0.001)
+        # Close every socket while its call is inside libzmq (the shadow through its
+        # shadow): each must read as closed at once, and nothing may abort.
+        for s in (timed, pull, rep, poller_sock, router, shadow, push):
+            s.close(linger=0)
+        assert all(s.closed for s in (timed, pull, rep, poller_sock, router, shadow, push))
+        threads["timed_recv"].join()   # RCVTIMEO ends that call: it closes the socket
+        assert results["timed_recv"] == "errno %d" % zmq.ENOTSOCK, results
+        ctx.term()   # wakes the others, each closes its socket, then term() returns
+        for t in threads.values():
+            t.join()
+        assert shadowed.closed and ctx.closed
+        assert set(results.values()) <= {"ETERM", "errno %d" % zmq.ENOTSOCK}, results
+        print(sorted(results.items()), flush=True)
+    print("alive")
+""")
+
+
+@pytest.mark.parametrize("sliced", ["0", "1"])
+def test_close_from_another_thread_while_calls_are_blocked(sliced):
+    """close() of a socket another thread is blocked on (recv, send, poll, a shadow)
+    leaves the closing to that thread: before the fix, zmq_close under the call
+    aborted the process (signaler.cpp) or left the thread in a freed socket. Both
+    ways of waiting: blocking in libzmq, and in slices (as on Windows)."""
+    env = dict(os.environ, ZMQIPC_SLICED_WAIT=sliced)
+    proc = run_python("-c", CLOSE_SCRIPT, "10", timeout=100, env=env)
+    assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert proc.stdout.rstrip().endswith("alive")
 
 
 @needs_signals

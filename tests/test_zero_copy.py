@@ -463,6 +463,45 @@ def test_received_frames_are_writable(ctx, ipc_dir, transport, size):
     assert arr[0] == 0xAB  # the array keeps the message alive
 
 
+@pytest.mark.parametrize("transport", ["ipc", "inproc"])
+@pytest.mark.parametrize("array_first", [False, True])
+def test_forwarded_frame_cannot_change_what_was_sent(ctx, ipc_dir, transport, array_first):
+    """Sending a received (writable) Frame shares its memory with the outgoing
+    message. Writes through the frame afterwards must not reach the peer: the frame
+    turns read-only, or, when a writable array over it already exists, the send
+    takes a copy. Before the fix the peer got the overwritten bytes."""
+    a, b = push_pull(ctx, "inproc", ipc_dir)
+    out, peer = push_pull(ctx, transport, ipc_dir)
+    a.send(b"\x01" * BIG)
+    frame = b.recv(copy=False)
+    arr = np.frombuffer(frame, np.uint8) if array_first else None
+    out.send(frame)
+    if array_first:
+        arr[:] = 0  # the array stays writable: the message sent was a copy
+    else:
+        assert memoryview(frame).readonly
+        with pytest.raises(ValueError, match="read-only"):
+            np.frombuffer(frame, np.uint8)[:] = 0
+    assert peer.recv() == b"\x01" * BIG
+
+
+def test_frame_of_a_frame_does_not_share_writable_memory(ctx, ipc_dir):
+    a, b = push_pull(ctx, "ipc", ipc_dir)
+    a.send(b"\x02" * BIG)
+    frame = b.recv(copy=False)
+    shared = zmq.Frame(frame)
+    assert memoryview(frame).readonly  # shares memory with `shared` from now on
+    assert shared.bytes == b"\x02" * BIG
+    a.send(b"\x03" * BIG)
+    frame = b.recv(copy=False)
+    arr = np.frombuffer(frame, np.uint8)
+    copied = zmq.Frame(frame)  # a writable array is out: copied instead
+    arr[:] = 0
+    assert copied.bytes == b"\x03" * BIG
+    del arr
+    assert not memoryview(frame).readonly  # copied, so its memory is still its own
+
+
 def test_sent_frame_is_read_only():
     frame = zmq.Frame(bytearray(BIG), copy=False)
     assert memoryview(frame).readonly

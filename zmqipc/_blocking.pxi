@@ -74,15 +74,16 @@ cdef int run_blocking(Socket sock, _BlockingOp *op, list pending) except -1:
 cdef int _op_marked(Socket sock, _BlockingOp *op, int extra_flags) except? -2:
     """One libzmq call with ``sock`` marked busy for destroy() in another thread,
     which then leaves the closing to us (_enter_blocking_one in _socket.pxi)."""
-    cdef int rc
+    cdef int rc, closed_errno
     _enter_blocking_one(sock)
     if _simulated_part_signal and _take_simulated_part_interrupt():   # test hook
         rc = -1   # (errno is EINTR)
     else:
         with nogil:
             rc = _op_once(op, extra_flags)
-    if _leave_blocking_one(sock) and rc < 0:
-        raise_errno(ETERM)   # the context is being destroyed
+    closed_errno = _leave_blocking_one(sock)
+    if closed_errno and rc < 0:
+        raise_errno(closed_errno)   # closed by close() or destroy() during the call
     return rc
 
 
@@ -92,7 +93,7 @@ cdef int _wait_in_slices(Socket sock, _BlockingOp *op, list pending) except -1:
     cdef size_t size = sizeof(int)
     cdef zmq_pollitem_t item
     cdef long slice_ms
-    cdef int rc
+    cdef int rc, closed_errno
     check_rc(zmq_getsockopt(op.handle, ZMQ_SNDTIMEO if sending else ZMQ_RCVTIMEO,
                             &timeout_ms, &size))
     deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
@@ -110,8 +111,9 @@ cdef int _wait_in_slices(Socket sock, _BlockingOp *op, list pending) except -1:
         _enter_blocking_one(sock)
         with nogil:
             rc = zmq_poll(&item, 1, slice_ms)
-        if _leave_blocking_one(sock):
-            raise_errno(ETERM)   # the context is being destroyed
+        closed_errno = _leave_blocking_one(sock)
+        if closed_errno:
+            raise_errno(closed_errno)   # closed by close() or destroy() meanwhile
         if rc < 0:
             retry_or_raise(None, pending)
             continue

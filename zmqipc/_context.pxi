@@ -154,7 +154,7 @@ cdef class Context:
         check_rc(zmq_ctx_shutdown(self.handle))
         for sock in sockets:
             if sock._blocking:
-                sock._close_requested = True
+                sock._close_requested = ETERM
             else:
                 sock.close()
         self.term()

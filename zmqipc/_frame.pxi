@@ -47,7 +47,7 @@ cdef class Frame:
         if isinstance(data, Frame):
             check_rc(zmq_msg_init(&self.msg))
             self.msg_open = True
-            check_rc(zmq_msg_copy(&self.msg, &(<Frame>data).msg))
+            (<Frame>data).share_into(&self.msg)
             return
         cdef Py_buffer view
         threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
@@ -74,9 +74,30 @@ cdef class Frame:
         if self.msg_open:
             zmq_msg_close(&self.msg)
 
+    cdef int share_into(self, zmq_msg_t *msg) except -1:
+        """Make the open, empty ``msg`` carry this frame's content (sending it, or
+        Frame(frame)). libzmq shares the memory rather than copying it, which is
+        only safe while nobody can write to it: a writable frame becomes read-only
+        from here on, and one whose writable buffers are already out (an array
+        over it) is copied instead, so later writes cannot reach the other
+        message."""
+        cdef size_t size
+        if self.writable and self.exports > 0:
+            size = zmq_msg_size(&self.msg)
+            check_rc(zmq_msg_close(msg))
+            check_rc(zmq_msg_init_size(msg, size))
+            with nogil:
+                memcpy(zmq_msg_data(msg), zmq_msg_data(&self.msg), size)
+            return 0
+        self.writable = False
+        check_rc(zmq_msg_copy(msg, &self.msg))
+        return 0
+
     def __getbuffer__(self, Py_buffer *buffer, int flags):
         if (flags & PyBUF_WRITABLE) and not self.writable:
-            raise BufferError("this Frame wraps a buffer being sent and is read-only")
+            raise BufferError("this Frame is read-only: it wraps a buffer being sent, "
+                              "or its content was sent or copied into another Frame")
+        self.exports += 1
         buffer.buf = zmq_msg_data(&self.msg)
         buffer.len = <Py_ssize_t>zmq_msg_size(&self.msg)
         buffer.obj = self
@@ -90,6 +111,9 @@ cdef class Frame:
         buffer.strides = &buffer.itemsize
         buffer.suboffsets = NULL
         buffer.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *buffer):
+        self.exports -= 1
 
     def __len__(self):
         return zmq_msg_size(&self.msg)

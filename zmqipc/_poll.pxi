@@ -39,8 +39,9 @@ def poll(sockets, timeout=-1):
             _enter_blocking(busy)
             with nogil:
                 rc = zmq_poll(items, n, wait_ms)
-            if _leave_blocking_all(busy):
-                raise_errno(ETERM)   # the context is being destroyed
+            closed_errno = _leave_blocking_all(busy)
+            if closed_errno:
+                raise_errno(closed_errno)   # closed by close() or destroy() meanwhile
             if rc < 0:
                 retry_or_raise()   # interrupted: poll again for the time left
             elif rc > 0 or wait_ms == remaining:

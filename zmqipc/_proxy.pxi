@@ -24,7 +24,8 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
         with nogil:
             rc = zmq_proxy_steerable(frontend.handle, backend.handle, capture_handle,
                                      control_handle)
-        if _leave_blocking_all(busy):
-            raise_errno(ETERM)   # the context is being destroyed
+        closed_errno = _leave_blocking_all(busy)
+        if closed_errno:
+            raise_errno(closed_errno)   # closed by close() or destroy() meanwhile
         if rc < 0:
             retry_or_raise()

@@ -95,7 +95,9 @@ cdef class Socket:
         return <size_t>self.handle
 
     def close(self, linger=None):
-        """Close the socket. ``linger`` (ms) overrides LINGER for pending messages."""
+        """Close the socket. ``linger`` (ms) overrides LINGER for pending messages.
+        If another thread is blocked in a call on it, that thread closes it when its
+        call returns (then failing with ENOTSOCK); the socket reads as closed at once."""
         if self._closed:
             return
         if self._owner is not None:   # a shadow closes the socket it stands for
@@ -109,10 +111,18 @@ cdef class Socket:
         if linger is not None:
             # As pyzmq: best effort, so close(linger=0) still closes a socket
             # whose context was already terminated (ETERM from setsockopt).
+            # LINGER is an atomic in libzmq: safe while another thread is in a call.
             c_linger = linger
             if zmq_setsockopt(self.handle, ZMQ_LINGER, &c_linger, sizeof(int)) < 0 \
                     and zmq_errno() != ETERM:
                 raise_errno(zmq_errno())
+        if self._blocking:
+            # Another thread is inside libzmq on this socket (recv, send, poll,
+            # proxy): zmq_close now would abort the process. That thread closes it
+            # as its call returns (_leave_blocking); term() or destroy() wakes it.
+            self._close_requested = ENOTSOCK
+            self._closed = True
+            return
         self._close_handle()
         drain_releases()
 
@@ -126,16 +136,18 @@ cdef class Socket:
             del _live_sockets[<size_t>self.handle]
         return 0
 
-    cdef bint _leave_blocking(self) except -1:
+    cdef int _leave_blocking(self) except -1:
         """After a blocking libzmq call (marked by ``_blocking += 1`` before it):
-        if destroy() in another thread asked for this socket to be closed while the
-        call was in libzmq, close it now and return True."""
+        if close() or destroy() in another thread asked for this socket to be closed
+        while the call was in libzmq, close it now and return the errno the call
+        should fail with (ENOTSOCK or ETERM); else 0."""
+        cdef int err = self._close_requested
         self._blocking -= 1
-        if self._close_requested and self._blocking == 0:
-            self._close_requested = False
+        if err and self._blocking == 0:
+            self._close_requested = 0
             self._close_handle()
-            return True
-        return False
+            return err
+        return 0
 
     # --- endpoints -----------------------------------------------------------
 
@@ -278,7 +290,7 @@ cdef class Socket:
         op.flags = flags
         check_rc(zmq_msg_init(&msg))
         try:
-            check_rc(zmq_msg_copy(&msg, &frame.msg))   # the frame stays usable
+            frame.share_into(&msg)   # the frame stays usable
             run_blocking(self, &op, pending)
             return 0
         finally:
@@ -450,8 +462,9 @@ cdef int _enter_blocking_one(Socket sock) except -1:
     return 0
 
 
-cdef bint _leave_blocking_one(Socket sock) except -1:
-    """True if destroy() closed the socket during the call."""
+cdef int _leave_blocking_one(Socket sock) except -1:
+    """Non-zero (the errno to raise) if close() or destroy() closed the socket
+    during the call."""
     return sock._root()._leave_blocking()
 
 
@@ -466,13 +479,14 @@ cdef int _enter_blocking(list sockets) except -1:
     return 0
 
 
-cdef bint _leave_blocking_all(list sockets) except -1:
-    """Undo _enter_blocking; True if destroy() closed one of them meanwhile."""
+cdef int _leave_blocking_all(list sockets) except -1:
+    """Undo _enter_blocking; non-zero (the errno to raise) if close() or destroy()
+    closed one of them meanwhile."""
     cdef Socket sock
-    cdef bint closed = False
+    cdef int err = 0
     for sock in sockets:
-        closed |= _leave_blocking_one(sock)
-    return closed
+        err = _leave_blocking_one(sock) or err
+    return err
 
 
 # A closed socket keeps its slot in the context (MAX_SOCKETS) and its mailbox's

@@ -29,9 +29,11 @@ cdef class Frame:
     cdef zmq_msg_t msg
     cdef bint msg_open
     cdef bint writable               # received frames own their memory
+    cdef Py_ssize_t exports          # buffers exported and not yet released
     cdef object _bytes
     cdef public bint more
     cdef public MessageTracker tracker
+    cdef int share_into(self, zmq_msg_t *msg) except -1
 
 
 cdef class Context:
@@ -55,7 +57,7 @@ cdef class Socket:
     cdef int _fork_gen
     cdef public Py_ssize_t copy_threshold
     cdef int _blocking               # calls in libzmq now (another thread's, for destroy())
-    cdef bint _close_requested       # destroy() asked the blocked thread to close it
+    cdef int _close_requested        # ENOTSOCK (close()) / ETERM (destroy()): blocked thread closes
     cdef object _owner               # a shadow's Socket (None: this one owns the handle)
     cdef object __weakref__
     cdef Socket _root(self)
@@ -63,7 +65,7 @@ cdef class Socket:
     cdef void *_usable_handle(self) except NULL
     cdef int _begin_io(self) except -1
     cdef int _close_handle(self) except -1
-    cdef bint _leave_blocking(self) except -1
+    cdef int _leave_blocking(self) except -1
     cdef int _send_buffer(self, object data, int flags, bint copy, MessageTracker tracker,
                           list pending) except -1
     cdef int _send_view(self, Py_buffer *view, int flags, bint copy, MessageTracker tracker,
