@@ -94,8 +94,11 @@ static uint32_t process_start(uint32_t pid, int *alive)
     int field;
     snprintf(path, sizeof(path), "/proc/%u/stat", pid);
     f = fopen(path, "r");
-    if (f == NULL) {   /* no /proc: fall back to a signal probe, start time unknown */
-        *alive = errno != ENOENT && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    if (f == NULL) {
+        if (errno == ENOENT && access("/proc/self/stat", F_OK) == 0)
+            return 0;   /* /proc is there and has no such process */
+        /* No /proc (not mounted, or unreadable): a signal probe, start time unknown. */
+        *alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
         return 0;
     }
     n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -137,6 +140,16 @@ uint64_t zmqipc_shm_self_key(void)
     key = (uint64_t)pid | ((uint64_t)process_start(pid, &alive) << 32);
     ZQ_STORE(&cached, key);
     return key;
+}
+
+uint64_t zmqipc_shm_pid_namespace(void)
+{
+#if defined(__linux__)
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+#else
+    return 0;
+#endif
 }
 
 int zmqipc_shm_key_alive(uint64_t key)
@@ -253,6 +266,7 @@ static void init_header(zmqipc_shm_header *h, uint64_t size)
     h->header_size = ZMQIPC_SHM_HEADER_SIZE;
     h->size = size;
     h->owner = zmqipc_shm_self_key();
+    h->pid_ns = zmqipc_shm_pid_namespace();
     memcpy(h->magic, ZMQIPC_SHM_MAGIC, 8);   /* last: a half-made header fails the check */
 }
 

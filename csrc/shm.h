@@ -48,7 +48,7 @@ typedef struct zmqipc_shm_header {
     volatile uint64_t state;        /* generation << 20 | pending */
     volatile uint64_t last_send_ns; /* wall clock (ns) of the last descriptor sent */
     volatile uint64_t retired;      /* 1 once the owner gave the segment up */
-    uint64_t reserved;
+    uint64_t pid_ns;                /* creator's PID namespace (zmqipc_shm_pid_namespace) */
     volatile uint64_t holders[ZMQIPC_SHM_SLOTS];
 } zmqipc_shm_header;
 
@@ -71,6 +71,9 @@ int zmqipc_shm_unlink(const char *name);
 uint64_t zmqipc_shm_self_key(void);
 /* 1 if the process `key` names is alive (same pid and start time), else 0. */
 int zmqipc_shm_key_alive(uint64_t key);
+/* This process's PID namespace (Linux: the inode of /proc/self/ns/pid); 0 where
+ * there are none or it cannot be read. Keys only mean something inside one. */
+uint64_t zmqipc_shm_pid_namespace(void);
 
 /* Take a free holder slot for `key`; returns the slot index or -1 (all taken). */
 int zmqipc_shm_claim_slot(zmqipc_shm_header *h, uint64_t key);

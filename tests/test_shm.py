@@ -4,6 +4,7 @@ import asyncio
 import copy
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import pytest
 
 import zmqipc as zmq
 from conftest import CHILD_CWD, GUARD_MS, connected_pair, guard, run_python
-from zmqipc import shm
+from zmqipc import _zmq, shm
 
 posix_only = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX shm names, fork and signals (SIGKILL)"
@@ -691,6 +692,50 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
     removed = shm.cleanup(grace_s=0, pids=[key, os.getpid()])
     assert stem in removed and not os.path.exists(path)
     assert mine not in removed and os.path.exists("/dev/shm/" + mine)
+
+
+PID_NS_OFFSET = 56  # zmqipc_shm_header.pid_ns (csrc/shm.h); checked through ShmSegment below
+
+
+def _set_pid_ns(stem, value):
+    with open("/dev/shm/" + stem, "r+b") as f:
+        f.seek(PID_NS_OFFSET)
+        f.write(struct.pack("=Q", value))
+    seg, err = _zmq.ShmSegment.open(shm._OS_PREFIX + stem)
+    try:
+        assert seg.pid_ns == value, "the test writes the wrong header field"
+    finally:
+        seg.close()
+
+
+@posix_only
+@linux_only
+def test_cleanup_never_removes_segments_of_another_pid_namespace():
+    """Containers that share /dev/shm but not their PIDs (docker --ipc=host): the
+    other namespace's owners look dead from here. Before the fix, importing zmqipc
+    in one container removed the other's live segments."""
+    script = (
+        "import os, sys, zmqipc.shm as shm\n"
+        "a = shm.empty(1000)\n"
+        "print(shm._stem_of(shm._buffer_of(a).segment), flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"  # no atexit: the segment stays, owner dead
+    )
+    proc = run_python("-c", script)
+    stem = proc.stdout.strip()
+    assert stem and os.path.exists("/dev/shm/" + stem), proc.stderr
+    pid = shm._owner_key(stem) & 0xFFFFFFFF
+    ours = _zmq.shm_pid_namespace()
+    assert ours != 0  # Linux with /proc
+    try:
+        _set_pid_ns(stem, ours + 1)  # as if made in another PID namespace
+        assert stem not in shm.cleanup(grace_s=0, pids=[pid])
+        assert os.path.exists("/dev/shm/" + stem)
+        _set_pid_ns(stem, ours)  # ours: its owner is really dead, so it goes
+        assert stem in shm.cleanup(grace_s=0, pids=[pid])
+        assert not os.path.exists("/dev/shm/" + stem)
+    finally:
+        if os.path.exists("/dev/shm/" + stem):
+            os.unlink("/dev/shm/" + stem)
 
 
 # --- fork and spawn ----------------------------------------------------------------

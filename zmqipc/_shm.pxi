@@ -37,6 +37,11 @@ def shm_key_alive(uint64_t key):
     return bool(zmqipc_shm_key_alive(key))
 
 
+def shm_pid_namespace():
+    """This process's PID namespace (Linux), 0 where there are none or it is unknown."""
+    return zmqipc_shm_pid_namespace()
+
+
 cdef class ShmSegment:
     """One mapped shared-memory segment. ``exports`` counts the live ShmBuffers
     (every ndarray on this memory leads to one); while it is non-zero this process
@@ -119,6 +124,11 @@ cdef class ShmSegment:
     @property
     def last_send_ns(self):
         return zmqipc_shm_load(&self._header().last_send_ns)
+
+    @property
+    def pid_ns(self):
+        """The creator's PID namespace (0: unknown, or a platform without them)."""
+        return self._header().pid_ns
 
     @property
     def retired(self):

@@ -49,7 +49,8 @@ __all__ = [
     "curve_keypair", "curve_public", "z85_encode", "z85_decode",
     "COPY_THRESHOLD", "release_pending", "ReleaseWatcher", "release_watcher",
     "WAIT_SLICE_MS", "sliced_wait",
-    "ShmSegment", "ShmBuffer", "shm_self_key", "shm_key_alive", "shm_buffer_of",
+    "ShmSegment", "ShmBuffer", "shm_self_key", "shm_key_alive", "shm_pid_namespace",
+    "shm_buffer_of",
     "SHM_HEADER_SIZE", "SHM_EFOREIGN", "SHM_EFORMAT", "SHM_EFULL", "SHM_ESTALE",
 ]
 

@@ -476,6 +476,12 @@ def _sweep_idle_maps():
 # --- cleanup -------------------------------------------------------------------
 
 
+def _foreign(seg):
+    """Created in another PID namespace (a container sharing /dev/shm, not our PIDs):
+    its owner's and holders' keys mean nothing here, so they may well be alive."""
+    return seg.pid_ns != 0 and seg.pid_ns != _zmq.shm_pid_namespace()
+
+
 def _collectable(seg, grace_ns, exiting=False):
     """A segment whose owner is gone (or is this exiting process), that no live
     process holds and whose descriptors were claimed or are older than grace."""
@@ -520,7 +526,7 @@ def cleanup(grace_s=None, *, pids=None):
                         _unlink(stem)  # a marker without its segment
                     continue
             try:
-                if _collectable(seg, grace_ns):
+                if not _foreign(seg) and _collectable(seg, grace_ns):
                     seg.retire()
                     if _unlink(stem) == 0:
                         removed.append(stem)

@@ -16,6 +16,7 @@ cdef extern from "shm.h" nogil:
         uint64_t state
         uint64_t last_send_ns
         uint64_t retired
+        uint64_t pid_ns
     ctypedef struct zmqipc_shm_map:
         zmqipc_shm_header *header
         uint64_t size
@@ -26,6 +27,7 @@ cdef extern from "shm.h" nogil:
     int zmqipc_shm_unlink(const char *name)
     uint64_t zmqipc_shm_self_key()
     int zmqipc_shm_key_alive(uint64_t key)
+    uint64_t zmqipc_shm_pid_namespace()
     int zmqipc_shm_claim_slot(zmqipc_shm_header *h, uint64_t key)
     void zmqipc_shm_release_slot(zmqipc_shm_header *h, int slot, uint64_t key)
     int zmqipc_shm_move_slot(zmqipc_shm_header *h, int slot, uint64_t old_key, uint64_t new_key)
