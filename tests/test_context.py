@@ -43,6 +43,29 @@ def test_context_subclass_socket_class():
     assert s.closed
 
 
+def test_subclasses_with_annotated_attributes():
+    """pyzmq treats names annotated on a subclass as plain attributes, not options."""
+
+    class NamedSocket(zmq.Socket):
+        name: str
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.name = "worker"
+
+    class LabelledContext(zmq.Context):
+        label: str
+
+    with LabelledContext() as c:
+        c.label = "main"
+        assert c.label == "main"
+        c.linger = 0  # still an option (a default for new sockets)
+        s = c.socket(zmq.PUSH, socket_class=NamedSocket)
+        assert s.name == "worker" and s.linger == 0
+        with pytest.raises(AttributeError, match="no such option"):
+            s.nmae = "typo"
+
+
 def test_instance_is_a_singleton():
     a = zmq.Context.instance()
     b = zmq.Context.instance()

@@ -179,6 +179,32 @@ def test_tracker_wait_sleeps_until_the_release(ctx, ipc_dir):
     assert done.is_set() and tracker.done
 
 
+def test_tracker_wait_works_when_every_watcher_is_taken(ctx, ipc_dir):
+    """The watcher pool has 64 slots; a 65th waiter must still wait, not raise."""
+    taken = []
+    try:
+        while True:
+            try:
+                taken.append(_zmq.release_watcher())
+            except RuntimeError:
+                break
+        assert 0 < len(taken) <= 64
+        url = endpoint_for("ipc", ipc_dir)
+        push = guarded(ctx.socket(zmq.PUSH))
+        push.connect(url)
+        tracker = push.send(tracked(BIG), copy=False, track=True)
+        with pytest.raises(zmq.NotDone):
+            tracker.wait(0.05)  # no peer yet: libzmq still holds the buffer
+        pull = guarded(ctx.socket(zmq.PULL))
+        pull.bind(url)
+        assert len(pull.recv()) == BIG
+        tracker.wait(GUARD_MS / 1000)
+        assert tracker.done
+    finally:
+        for w in taken:
+            w.close()
+
+
 def test_several_watchers_all_wake(ctx, ipc_dir):
     """Every armed watcher becomes readable on a release; one that is not armed
     stays quiet."""

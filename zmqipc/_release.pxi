@@ -36,19 +36,31 @@ cdef class MessageTracker:
     def wait(self, timeout=-1):
         """Block until ``done``; raise NotDone if ``timeout`` seconds (float) pass first.
         A negative timeout waits forever. Sleeps until libzmq releases a buffer
-        (a ReleaseWatcher), with the GIL released."""
+        (a ReleaseWatcher), with the GIL released; if all 64 watchers are taken (as
+        many threads waiting at once), it checks every millisecond instead."""
         if self.done:
             return
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
-        with release_watcher() as watcher:
+        try:
+            watcher = release_watcher()
+        except RuntimeError:   # the pool is exhausted
+            watcher = None
+        try:
             while True:
-                watcher.arm()
+                if watcher is not None:
+                    watcher.arm()
                 if self.done:
                     return
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise _error.NotDone()
-                select.select([watcher], [], [], remaining)
+                if watcher is None:
+                    time.sleep(0.001 if remaining is None else min(remaining, 0.001))
+                else:
+                    select.select([watcher], [], [], remaining)
+        finally:
+            if watcher is not None:
+                watcher.close()
 
     def __repr__(self):
         return "<MessageTracker pending=%d>" % self.pending

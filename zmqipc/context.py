@@ -8,7 +8,7 @@ import warnings
 from zmqipc import _zmq
 from zmqipc.constants import ContextOption, SocketOption
 from zmqipc.error import ContextTerminated, ZMQError
-from zmqipc.socket import Socket
+from zmqipc.socket import Socket, class_attribute
 
 __all__ = ["Context"]
 
@@ -95,7 +95,7 @@ class Context(_zmq.Context):
     # --- attribute-style options ------------------------------------------------
 
     def __setattr__(self, name, value):
-        if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
+        if name.startswith("_") or name in self.__dict__ or class_attribute(type(self), name):
             object.__setattr__(self, name, value)
         elif name.upper() in ContextOption.__members__:
             self.set(ContextOption[name.upper()], value)

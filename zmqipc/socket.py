@@ -140,7 +140,7 @@ class Socket(_zmq.Socket):
         if name.lower() in ("subscribe", "unsubscribe"):  # pyzmq: sock.subscribe = b"topic"
             getattr(self, name.lower())(value)
             return
-        if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
+        if name.startswith("_") or name in self.__dict__ or class_attribute(type(self), name):
             object.__setattr__(self, name, value)
             return
         option = _option_for(name)
@@ -370,6 +370,13 @@ def _arrays():
 
 def _endpoint_text(addr):
     return addr if isinstance(addr, str) else addr.decode("utf-8", "replace")
+
+
+def class_attribute(cls, name):
+    """True if ``name`` is an ordinary attribute of ``cls``'s instances, not an option:
+    defined on the class, or declared with an annotation in a class of its MRO
+    (``class MySocket(zmq.Socket): name: str``), as pyzmq decides."""
+    return hasattr(cls, name) or any(name in getattr(c, "__annotations__", {}) for c in cls.__mro__)
 
 
 def _option_for(name):
