@@ -263,18 +263,24 @@ class CrossBuild:
         )
         return library
 
-    def link_pyd(self, objects, libzmq, python_lib):
-        pyd = os.path.join(self.build, "_zmq.%s-win_amd64.pyd" % PY_TAG)
+    def link(self, output, inputs, shared=False):
+        """Link ``inputs`` (objects, then archives) into ``output`` with libzmq's
+        Windows system libraries and link flags; ``shared``: a DLL (the .pyd)."""
         libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
         run(
-            [self.cxx, "-shared", "-o", pyd]
-            + objects
-            + [libzmq, python_lib]
+            [self.cxx]
+            + (["-shared"] if shared else [])
+            + ["-o", output]
+            + inputs
             + libs
             + cfg.link_flags(PLATFORM, "gnu"),
             cwd=ROOT,
         )
-        return pyd
+        return output
+
+    def link_pyd(self, objects, libzmq, python_lib):
+        pyd = os.path.join(self.build, "_zmq.%s-win_amd64.pyd" % PY_TAG)
+        return self.link(pyd, objects + [libzmq, python_lib], shared=True)
 
     def check_pyd(self, pyd):
         """Imports only system DLLs and python3XY.dll; exports only PyInit__zmq.
@@ -313,9 +319,7 @@ class CrossBuild:
             ],
             cwd=ROOT,
         )
-        libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
-        run([self.cxx, "-o", exe, obj, libzmq] + libs + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
-        return exe
+        return self.link(exe, [obj, libzmq])
 
     def ipc_paths_exe(self, libzmq):
         """tools/windows_ipc_paths.cpp: checks of our patches' Windows path logic;
@@ -326,9 +330,7 @@ class CrossBuild:
         self.compile(
             source, obj, True, cfg.libzmq_macros(PLATFORM), cfg.libzmq_include_dirs(PLATFORM)
         )
-        libs = ["-l" + name for name in cfg.SYSTEM_LIBRARIES[PLATFORM]]
-        run([self.cxx, "-o", exe, obj, libzmq] + libs + cfg.link_flags(PLATFORM, "gnu"), cwd=ROOT)
-        return exe
+        return self.link(exe, [obj, libzmq])
 
 
 def main():
