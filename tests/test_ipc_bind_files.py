@@ -1,4 +1,4 @@
-"""What an ipc bind may do to the file system (patches 0014, 0015, 0016).
+"""What an ipc bind may do to the file system (patches 0014-0018).
 
 libzmq 4.3.4 unlinked whatever was at the path before binding (a user's file
 included), silently took over an endpoint another socket was still serving,
@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 import sysconfig
 
@@ -23,10 +24,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def run_child(script, *args):
-    """Run a Python child on the installed zmqipc; its errors go into the failure."""
-    child = run_python("-c", script, *args)
-    assert child.returncode == 0, child.stderr
+def run_child(script, *args, **kwargs):
+    """Run a Python child on the installed zmqipc; its output goes into the failure."""
+    child = run_python("-c", script, *args, **kwargs)
+    assert child.returncode == 0, child.stdout + child.stderr
 
 
 def path_of(endpoint):
@@ -341,7 +342,7 @@ def close_gate(tmp_path_factory):
 
 
 GATED_REBIND = r"""
-import os, sys
+import os, select, sys
 import zmqipc as zmq
 from zmqipc.utils.monitor import recv_monitor_message
 
@@ -362,7 +363,10 @@ monitor = guarded(old.get_monitor_socket(zmq.EVENT_CLOSED))
 old.bind(endpoint)
 old_inode = os.lstat(path).st_ino
 old.unbind(endpoint) if let_go == "unbind" else old.close()
-os.read(reached_r, 1)  # the I/O thread has closed the old listener's socket; held
+# Wait until the I/O thread has closed the old listener's socket (it is held there).
+if not select.select([reached_r], [], [], 60)[0]:
+    sys.exit("the gate shim never saw the old listener's socket closed")
+os.read(reached_r, 1)
 newcomer = guarded(ctx.socket(zmq.PULL))
 newcomer.bind(endpoint)
 print("inode reused:", os.lstat(path).st_ino == old_inode)
@@ -390,12 +394,4 @@ assert newcomer.recv() == b"still here"
 def test_rebind_while_the_old_listener_closes(close_gate, ipc_endpoint, let_go, then):
     env = dict(os.environ)
     env["LD_PRELOAD"] = (env.get("LD_PRELOAD", "") + " " + close_gate).strip()
-    child = subprocess.run(
-        [sys.executable, "-c", GATED_REBIND, ipc_endpoint, let_go, then],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=CHILD_CWD,
-        env=env,
-    )
-    assert child.returncode == 0, child.stdout + child.stderr
+    run_child(GATED_REBIND, ipc_endpoint, let_go, then, env=env)
