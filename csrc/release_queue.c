@@ -133,3 +133,12 @@ void zmqipc_release_arm(int slot)
     if (SWAP_INT(&watcher_armed[slot], 1) == 0)
         ADD_INT(&armed_count, 1);
 }
+
+void zmqipc_release_forget_watchers(void)
+{
+    int slot;
+    STORE_INT(&watchers_taken, 0);
+    for (slot = 0; slot < ZMQIPC_MAX_WATCHERS; slot++)
+        STORE_INT(&watcher_armed[slot], 0);
+    STORE_INT(&armed_count, 0);
+}

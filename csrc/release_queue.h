@@ -48,6 +48,9 @@ void zmqipc_release_set_scheduler(zmqipc_schedule_fn fn);
 int zmqipc_release_watch(intptr_t socket_fd);
 /* The next release writes one byte to the slot's socket (once per arming). */
 void zmqipc_release_arm(int slot);
+/* In a forked child: forget every watcher (their sockets are the parent's, and the
+   child may have closed and reused those descriptors), so no release writes there. */
+void zmqipc_release_forget_watchers(void);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@ import pytest
 import zmqipc as zmq
 import zmqipc.asyncio as zaio
 from conftest import GUARD_MS
+from zmqipc.utils.monitor import recv_monitor_message
 
 pytestmark = pytest.mark.timeout(120)
 GUARD_S = GUARD_MS / 1000
@@ -653,5 +654,27 @@ def test_poll_does_not_swallow_the_other_directions_wakeup(run, actx):
         assert pull.recv() == b"waiting"
         polled.cancel()
         pull.close()
+
+    run(main)
+
+
+def test_recv_monitor_message_on_an_asyncio_socket(run, actx):
+    """As pyzmq: on an asyncio monitor socket it returns an awaitable of the event
+    (it called len() on the Future and lost the event)."""
+
+    async def main():
+        sock = actx.socket(zmq.PULL)
+        sock.linger = 0
+        monitor = sock.get_monitor_socket()
+        monitor.linger = 0
+        try:
+            sock.bind("tcp://127.0.0.1:*")
+            event = await recv_monitor_message(monitor)
+            assert event["event"] == zmq.EVENT_LISTENING
+            assert event["endpoint"] == sock.last_endpoint
+        finally:
+            sock.disable_monitor()
+            monitor.close()
+            sock.close()
 
     run(main)

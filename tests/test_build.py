@@ -228,3 +228,17 @@ def test_patch_applies_once_and_is_idempotent(fetch, tmp_path):
     (tree / "src" / "a.cpp").write_text("something else\n")
     with pytest.raises(fetch.SourceError, match="occurs 0 times"):
         fetch.apply_patch(str(tree), str(patch))
+
+
+def test_fetch_never_deletes_a_file_in_the_cache_dir(fetch, tmp_path, monkeypatch):
+    """ZMQIPC_CACHE_DIR may be the user's own folder: a file there that has an
+    archive's name but not its digest is renamed aside, never removed or overwritten."""
+    name = PIN["archives"][0]["name"]
+    (tmp_path / name).write_bytes(b"the user's own file")
+    monkeypatch.setenv("ZMQIPC_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("ZMQIPC_LIBZMQ_SOURCE", raising=False)
+    monkeypatch.setattr(fetch, "download_archive", lambda: "downloaded")
+    assert fetch.locate_archive() == "downloaded"
+    kept = tmp_path / (name + ".rejected-1")
+    assert kept.read_bytes() == b"the user's own file"
+    assert not (tmp_path / name).exists()

@@ -11,7 +11,7 @@ import pytest
 
 import zmqipc as zmq
 import zmqipc.asyncio as zaio
-from conftest import connected_pair, run_python
+from conftest import connected_pair, guard, run_python
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -151,9 +151,16 @@ def test_unterminated_context_with_open_sockets_warns():
     quiet.term()
 
 
-def test_poller_returns_the_registered_objects(ctx):
+def test_poller_returns_sockets_and_integer_fds(ctx):
+    """As pyzmq: a Socket comes back as itself, anything else polled through a file
+    descriptor (an int, an object with fileno()) as that integer fd."""
     r, w = os.pipe()
     reader = os.fdopen(r, "rb", buffering=0)
+    a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    guard(a, b)
+    a.bind("inproc://poll-kinds")
+    b.connect("inproc://poll-kinds")
+    a.send(b"x")
     try:
         os.write(w, b"!")
 
@@ -164,9 +171,12 @@ def test_poller_returns_the_registered_objects(ctx):
         poller = zmq.Poller()
         for item in (r, reader, HasFileno()):
             poller.register(item, zmq.POLLIN)
-            ready = poller.poll(0)
-            assert ready == [(item, zmq.POLLIN)] and ready[0][0] is item
+            assert poller.poll(0) == [(r, zmq.POLLIN)]
             poller.unregister(item)
+        poller.register(b, zmq.POLLIN)
+        ready = poller.poll(1000)
+        assert ready == [(b, zmq.POLLIN)] and ready[0][0] is b
+        assert zmq.select([reader, b], [], [], 0) == ([r, b], [], [])
     finally:
         reader.close()
         os.close(w)
@@ -180,3 +190,18 @@ def test_import_does_not_import_numpy():
     )
     result = run_python("-c", code)
     assert result.returncode == 0, result.stderr
+
+
+def test_context_given_a_context_shadows_it():
+    """pyzmq: Context(other) and zmq.asyncio.Context(sync_context) are shadows."""
+    base = zmq.Context()
+    try:
+        for shadow in (zmq.Context(base), zaio.Context(base)):
+            assert shadow.underlying == base.underlying
+            sock = shadow.socket(zmq.PAIR)
+            sock.close()
+        assert isinstance(zaio.Context(base).socket(zmq.PAIR), zaio.Socket)
+        with pytest.raises(TypeError):
+            zmq.Context("two")
+    finally:
+        base.destroy(linger=0)

@@ -229,6 +229,70 @@ def test_frame_data_readable_in_child(pair):
     assert run_in_child(child) == 0
 
 
+def _release_one_zero_copy_buffer():
+    """In this process: a fresh Context, one zero-copy inproc message received and
+    dropped, so libzmq releases its buffer (and wakes armed watchers)."""
+    c = zmq.Context()
+    try:
+        a, b = c.socket(zmq.PAIR), c.socket(zmq.PAIR)
+        a.bind("inproc://release-in-child")
+        b.connect("inproc://release-in-child")
+        a.send(bytearray(65536), copy=False)
+        b.recv(copy=False)
+        zmq._zmq.release_pending()  # drain: the release has run
+        a.close(linger=0)
+        b.close(linger=0)
+    finally:
+        c.term()
+
+
+def test_child_release_never_writes_to_inherited_descriptors(tmp_path):
+    """The parent's armed release watcher must not be woken by the child's releases:
+    its descriptors are the parent's, and a child that closed them (daemonising) may
+    have reused the numbers for its own files, which a release then overwrote."""
+    from zmqipc import _zmq
+
+    watcher = _zmq.release_watcher()
+    watcher.arm()  # as an asyncio loop keeps its watcher armed
+    try:
+
+        def child():
+            os.closerange(3, 1024)
+            fds = [
+                os.open(str(tmp_path / ("f%d" % i)), os.O_RDWR | os.O_CREAT, 0o600)
+                for i in range(64)
+            ]
+            _release_one_zero_copy_buffer()
+            written = [i for i, fd in enumerate(fds) if os.fstat(fd).st_size]
+            assert written == [], "a release wrote into the child's files %s" % written
+
+        assert run_in_child(child) == 0
+    finally:
+        watcher.close()
+
+
+def test_child_gets_its_own_release_watchers():
+    """A watcher pooled in the parent shares its socket pair with the parent: in the
+    child each side would drain the other's wake-ups. The child makes new ones."""
+    from zmqipc import _zmq
+
+    parent_watcher = _zmq.release_watcher()
+    parent_fd = parent_watcher.fileno()
+    parent_watcher.close()  # back in the parent's pool
+
+    def child():
+        import select
+
+        watcher = _zmq.release_watcher()
+        assert watcher.fileno() != parent_fd
+        watcher.arm()
+        _release_one_zero_copy_buffer()
+        assert select.select([watcher], [], [], 10)[0] == [watcher]  # woken
+        watcher.close()
+
+    assert run_in_child(child) == 0
+
+
 def test_run_in_child_reports_failures():
     def failing():
         assert False, "expected failure"

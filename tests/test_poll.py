@@ -142,7 +142,7 @@ def test_poller_plain_fd_and_fileno_objects(pair):
         assert dict(poller.poll(GUARD_MS)) == {r: zmq.POLLIN}
         os.read(r, 1)
         right.send(b"?")
-        assert dict(poller.poll(GUARD_MS)) == {left: zmq.POLLIN}
+        assert dict(poller.poll(GUARD_MS)) == {left.fileno(): zmq.POLLIN}  # an fd, as pyzmq
         left.recv(1)
         a.send(b"z")
         assert dict(poller.poll(GUARD_MS)) == {b: zmq.POLLIN}
@@ -172,6 +172,40 @@ def test_poller_closed_socket_enotsock(ctx):
 
 def test_empty_poller_times_out():
     assert zmq.Poller().poll(10) == []
+
+
+def test_empty_poll_returns_at_once_even_without_timeout():
+    """As pyzmq. libzmq itself sleeps the whole timeout on no items: with -1 that
+    was about 71 minutes, in a thread term() could not wake."""
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (zmq.Poller().poll(), zmq.select([], [], []), done.set()))
+    t.daemon = True
+    t.start()
+    assert done.wait(GUARD_MS / 1000)
+
+
+def test_poll_list_growing_during_setup_is_safe():
+    """zmq_poll sized its buffer from the list, then walked the live list: a fileno()
+    that registers more items wrote past the buffer (heap corruption)."""
+    r, w = os.pipe()
+    extra = []
+    poller = zmq.Poller()
+
+    class Grows:
+        def fileno(self):
+            for _ in range(200):
+                extra.append(os.dup(r))
+                poller.register(extra[-1], zmq.POLLIN)
+            return r
+
+    try:
+        poller.register(Grows(), zmq.POLLIN)
+        os.write(w, b"!")
+        assert poller.poll(0) == [(r, zmq.POLLIN)]  # the items polled are the snapshot
+        assert len(poller.sockets) == 201
+    finally:
+        for fd in extra + [r, w]:
+            os.close(fd)
 
 
 def test_poller_wakes_on_message_from_thread(pair):

@@ -35,6 +35,8 @@ cdef class Context:
 
     def __cinit__(self, *args, shadow=0, **kwargs):
         cdef Context owner
+        if args and isinstance(args[0], Context) and not shadow:   # pyzmq: Context(other)
+            shadow = args[0]
         if shadow:   # stand for a live Context; the owner keeps the handle
             owner = _shadowed(_live_contexts, shadow, "Context")
             self.handle = owner.handle
@@ -49,8 +51,10 @@ cdef class Context:
         self._sockets = weakref.WeakSet()
         _live_contexts[<size_t>self.handle] = self
 
-    def __init__(self, int io_threads=1, shadow=0, **kwargs):
-        if io_threads != 1 and not shadow:
+    def __init__(self, io_threads=1, shadow=0, **kwargs):
+        if isinstance(io_threads, Context) or shadow:
+            return   # a shadow (see __cinit__): the owner's options stand
+        if io_threads != 1:
             self.set(ZMQ_IO_THREADS, io_threads)
 
     def __dealloc__(self):

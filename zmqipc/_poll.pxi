@@ -3,17 +3,22 @@
 def poll(sockets, timeout=-1):
     """Poll a list of (socket or fd or object with fileno(), events) pairs for up
     to ``timeout`` ms (-1 or None: forever). Return [(item, revents), ...] for the
-    ready ones."""
-    cdef int n = len(sockets)
+    ready ones, item being the Socket or, for anything else, its integer fd (as
+    pyzmq). An empty list returns [] at once (as pyzmq)."""
+    cdef int n
     cdef zmq_pollitem_t *items
     cdef long remaining, wait_ms
     cdef int rc
+    sockets = list(sockets)   # a snapshot: fileno() or another thread may change the list
+    n = len(sockets)
+    if n == 0:
+        return []   # libzmq would sleep the whole timeout, or forever, where term() can't wake it
     if timeout is None or timeout < 0:
         remaining = -1
     else:
         remaining = <long>timeout
     deadline = None if remaining < 0 else time.monotonic() + remaining / 1000.0
-    items = <zmq_pollitem_t *>malloc(max(n, 1) * sizeof(zmq_pollitem_t))
+    items = <zmq_pollitem_t *>malloc(n * sizeof(zmq_pollitem_t))
     if items == NULL:
         raise MemoryError()
     busy = []   # the Socket objects polled, marked for destroy() in another thread
@@ -50,6 +55,7 @@ def poll(sockets, timeout=-1):
                 PyErr_CheckSignals()   # between slices: Ctrl-C raises here
             if deadline is not None:
                 remaining = max(0, <long>((deadline - time.monotonic()) * 1000))
-        return [(sockets[i][0], items[i].revents) for i in range(n) if items[i].revents]
+        return [(sockets[i][0] if items[i].socket != NULL else items[i].fd, items[i].revents)
+                for i in range(n) if items[i].revents]
     finally:
         free(items)

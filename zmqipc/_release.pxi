@@ -197,6 +197,7 @@ cdef class ReleaseWatcher:
     cdef object _reader
     cdef int _slot
     cdef bint _in_use
+    cdef int _fork_gen   # a watcher made before fork() is the parent's: never pooled here
 
     def fileno(self):
         """The socket to wait on for readability."""
@@ -209,19 +210,30 @@ cdef class ReleaseWatcher:
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        zmqipc_release_arm(self._slot)
+        if self._fork_gen == _fork_generation:   # (a parent's slot may be another's now)
+            zmqipc_release_arm(self._slot)
 
     def close(self):
         """Give the watcher back to the pool."""
         if self._in_use:
             self._in_use = False
-            _idle_watchers.append(self)
+            if self._fork_gen == _fork_generation:
+                _idle_watchers.append(self)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _forget_release_watchers():
+    """After fork(), in the child: the pooled watchers' sockets are shared with the
+    parent (each side would drain the other's wake-ups), and a child that closes its
+    inherited descriptors may reuse their numbers for its own files, which a release
+    would then write to. The child starts with no watchers."""
+    _idle_watchers.clear()
+    zmqipc_release_forget_watchers()
 
 
 def release_watcher():
@@ -240,5 +252,6 @@ def release_watcher():
         writer.detach()          # libzmq's threads own this end from now on
         Py_INCREF(reader)        # and may write to it until the process ends
         watcher._reader = reader
+        watcher._fork_gen = _fork_generation
     watcher._in_use = True
     return watcher

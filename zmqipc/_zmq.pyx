@@ -88,6 +88,7 @@ def _after_fork_in_child():
     _fork_generation += 1
     # A drain the parent had scheduled may never run here: let releases schedule again.
     zmqipc_release_drain_started()
+    _forget_release_watchers()
 
 
 if hasattr(os, "register_at_fork"):

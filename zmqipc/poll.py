@@ -41,7 +41,7 @@ class Poller:
 
     def poll(self, timeout=None):
         """Wait up to ``timeout`` ms (None or negative: forever); return a list of
-        (socket, event mask) for the ready ones."""
+        (socket or integer fd, event mask) for the ready ones."""
         if timeout is None or timeout < 0:
             timeout = -1
         return zmq_poll(self.sockets, timeout)
@@ -49,7 +49,7 @@ class Poller:
 
 def select(rlist, wlist, xlist, timeout=None):
     """select.select for sockets: ``timeout`` in seconds (None: forever).
-    Returns the (readable, writable, errored) lists."""
+    Returns the (readable, writable, errored) lists of sockets and integer fds."""
     timeout = -1 if timeout is None or timeout < 0 else int(timeout * 1000)
     flags = {}
     for items, flag in ((rlist, POLLIN), (wlist, POLLOUT), (xlist, POLLERR)):

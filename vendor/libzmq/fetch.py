@@ -184,6 +184,8 @@ def download_archive():
                 if ok and os.path.exists(got):
                     accepted_archive(got)  # verify before it enters the cache
                     cached = os.path.join(cache_dir(), a["name"])
+                    if os.path.exists(cached):
+                        set_aside(cached)  # appeared meanwhile: never overwritten
                     shutil.copyfile(got, cached)
                     return cached
     raise SourceError(
@@ -212,9 +214,21 @@ def locate_archive():
             accepted_archive(cached)
             return cached
         except SourceError as e:
-            log("ignoring corrupt cached archive: %s" % str(e).splitlines()[0])
-            os.remove(cached)
+            log("ignoring a cached archive with the wrong digest: %s" % str(e).splitlines()[0])
+            set_aside(cached)
     return download_archive()
+
+
+def set_aside(path):
+    """Rename a file that holds an archive's name but not its content: the cache
+    directory may be the user's own (ZMQIPC_CACHE_DIR), so it is never deleted."""
+    for n in range(1, 1000):
+        aside = "%s.rejected-%d" % (path, n)
+        if not os.path.exists(aside):
+            os.rename(path, aside)
+            log("renamed it to %s" % aside)
+            return aside
+    raise SourceError("%s has the wrong digest; move it away and build again" % path)
 
 
 def extract(archive, entry, dest):

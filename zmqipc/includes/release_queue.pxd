@@ -13,3 +13,4 @@ cdef extern from "release_queue.h" nogil:
     void zmqipc_release_set_scheduler(zmqipc_schedule_fn fn)
     int zmqipc_release_watch(intptr_t socket_fd)
     void zmqipc_release_arm(int slot)
+    void zmqipc_release_forget_watchers()

@@ -1,5 +1,6 @@
 """Decoding socket-monitor events (see Socket.get_monitor_socket)."""
 
+import inspect
 import struct
 
 from zmqipc.constants import Event
@@ -23,5 +24,13 @@ def parse_monitor_message(msg):
 
 
 def recv_monitor_message(socket, flags=0):
-    """Receive and decode one event from a monitor socket."""
-    return parse_monitor_message(socket.recv_multipart(flags))
+    """Receive and decode one event from a monitor socket. For a zmqipc.asyncio
+    socket this returns an awaitable of the event, as in pyzmq."""
+    frames = socket.recv_multipart(flags)
+    if inspect.isawaitable(frames):
+        return _parse_when_received(frames)
+    return parse_monitor_message(frames)
+
+
+async def _parse_when_received(frames):
+    return parse_monitor_message(await frames)
