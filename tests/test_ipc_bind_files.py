@@ -326,8 +326,9 @@ GATE_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ipc_clos
 
 
 def c_compiler():
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    return shutil.which(cc.split()[0])
+    """The C compiler command (CC may carry a wrapper or flags), or None."""
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    return cc if shutil.which(cc[0]) else None
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +338,7 @@ def close_gate(tmp_path_factory):
     if not sys.platform.startswith("linux") or cc is None:
         pytest.skip("needs Linux (LD_PRELOAD) and a C compiler to build the close() gate shim")
     shim = str(tmp_path_factory.mktemp("gate") / "ipc_close_gate.so")
-    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", shim, GATE_SOURCE, "-ldl"], check=True)
+    subprocess.run([*cc, "-shared", "-fPIC", "-O1", "-o", shim, GATE_SOURCE, "-ldl"], check=True)
     return shim
 
 
