@@ -396,3 +396,54 @@ def test_rebind_while_the_old_listener_closes(close_gate, ipc_endpoint, let_go, 
     env = dict(os.environ)
     env["LD_PRELOAD"] = (env.get("LD_PRELOAD", "") + " " + close_gate).strip()
     run_child(GATED_REBIND, ipc_endpoint, let_go, then, env=env)
+
+
+GATED_FORK = r"""
+import os, select, signal, sys
+import zmqipc as zmq
+
+endpoint, elsewhere = sys.argv[1:3]
+reached_r, reached_w = os.pipe()
+open_r, open_w = os.pipe()
+os.environ.update(ZMQIPC_GATE_PATH=endpoint[len("ipc://"):], ZMQIPC_GATE_CALL="unlink",
+                  ZMQIPC_GATE_REACHED_FD=str(reached_w), ZMQIPC_GATE_OPEN_FD=str(open_r))
+ctx = zmq.Context()
+s = ctx.socket(zmq.PULL)
+s.bind(endpoint)
+s.unbind(endpoint)
+# The I/O thread is now inside the old listener's close, holding the lock of
+# the bound-file registry (it removes the file under it).
+if not select.select([reached_r], [], [], 60)[0]:
+    sys.exit("the gate shim never saw the old listener's file removed")
+bound_r, bound_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    try:
+        child_ctx = zmq.Context()
+        t = child_ctx.socket(zmq.PULL)
+        t.bind(elsewhere)
+        t.close(linger=0)
+        child_ctx.term()
+        os.write(bound_w, b"x")
+    finally:
+        os._exit(0)
+bound = select.select([bound_r], [], [], 60)[0]  # a hang guard: the bind returns at once
+if not bound:
+    os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+os.write(open_w, b"x")
+s.close(linger=0)
+ctx.term()
+if not bound:
+    sys.exit("the forked child's ipc bind hung on the registry's lock")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_binds_while_the_parent_holds_the_registry(
+    close_gate, ipc_endpoint, make_ipc_endpoint
+):
+    # (0019) fork() copied the registry's lock as the parent's I/O thread held it.
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = (env.get("LD_PRELOAD", "") + " " + close_gate).strip()
+    run_child(GATED_FORK, ipc_endpoint, make_ipc_endpoint(), env=env)
