@@ -84,6 +84,39 @@ def test_bad_certificates_raise(tmp_path):
         load_certificates(tmp_path / "missing-dir")
 
 
+def test_metadata_cannot_write_keys_or_sections(tmp_path):
+    """Metadata named like a key is metadata, not a key; names or values that would
+    add lines of their own (a newline, a quote) are refused before any file is
+    written."""
+    fake = "x" * 40
+    public_file, secret_file = create_certificates(
+        tmp_path, "meta", metadata={"public-key": fake, "owner": "ops team"}
+    )
+    public, secret = load_certificate(secret_file)
+    assert public != fake.encode() and zmq.curve_public(secret) == public
+    for metadata in (
+        {"note": 'a"\n    secret-key = "' + fake},
+        {"bad\nname": "x"},
+        {"a=b": "x"},
+        {"": "x"},
+    ):
+        with pytest.raises(ValueError, match="metadata"):
+            create_certificates(tmp_path, "injected", metadata=metadata)
+        assert not list(tmp_path.glob("injected*"))  # nothing half-written
+
+
+def test_keys_in_the_metadata_section_are_ignored(tmp_path):
+    real = create_certificates(tmp_path, "real")[1]
+    public, secret = load_certificate(real)
+    text = open(real).read() + 'metadata\n    public-key = "%s"\n' % ("y" * 40)  # last
+    edited = tmp_path / "edited.key_secret"
+    edited.write_text(text)
+    assert load_certificate(edited) == (public, secret)
+    bare = tmp_path / "bare.key"  # no sections at all (hand-written): still read
+    bare.write_text('public-key = "%s"\n' % public.decode())
+    assert load_certificate(bare) == (public, None)
+
+
 # --- connections through a ZAP handler ---------------------------------------------------------
 
 

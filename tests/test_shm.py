@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -37,6 +38,19 @@ def stems_of_pid(pid):
         for n in os.listdir("/dev/shm")
         if shm._STEM.match(n) and shm._owner_key(n) & 0xFFFFFFFF == pid
     ]
+
+
+def as_if_made_long_ago(pids):
+    """Backdate the listings of these processes' segments past HALF_MADE_GRACE_S: a
+    process killed while creating one leaves it without a header, and cleanup()
+    leaves such young segments alone (see shm.HALF_MADE_GRACE_S)."""
+    old = time.time() - shm.HALF_MADE_GRACE_S - 5
+    for pid in pids:
+        for stem in stems_of_pid(pid):
+            try:
+                os.utime("/dev/shm/" + stem, (old, old))
+            except OSError:
+                pass  # removed meanwhile
 
 
 @pytest.fixture
@@ -655,6 +669,7 @@ def test_sigkill_sender_then_cleanup(ctx, ipc_endpoint):
     shm.cleanup(grace_s=0, pids=[p.pid])  # what it had sent is received or lost with it
     assert stems_of_pid(p.pid)  # we still hold some: kept
     del kept
+    as_if_made_long_ago([p.pid])
     shm.cleanup(grace_s=0, pids=[p.pid])
     assert stems_of_pid(p.pid) == []
 
@@ -673,6 +688,7 @@ def test_sigkill_both_then_cleanup(ipc_dir):
     sender.wait()
     receiver.wait()
     assert stems_of_pid(sender.pid)  # left behind by the crash...
+    as_if_made_long_ago([sender.pid, receiver.pid])
     shm.cleanup(grace_s=0, pids=[sender.pid, receiver.pid])
     assert stems_of_pid(sender.pid) == [] and stems_of_pid(receiver.pid) == []
 
@@ -689,9 +705,17 @@ def test_cleanup_leaves_live_owners_and_removes_half_made(tmp_path):
     path = "/dev/shm/" + stem
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     os.close(fd)
-    removed = shm.cleanup(grace_s=0, pids=[key, os.getpid()])
-    assert stem in removed and not os.path.exists(path)
-    assert mine not in removed and os.path.exists("/dev/shm/" + mine)
+    try:
+        # Just made: maybe being created right now by a process we cannot see.
+        assert stem not in shm.cleanup(grace_s=0, pids=[key]) and os.path.exists(path)
+        old = time.time() - shm.HALF_MADE_GRACE_S - 5
+        os.utime(path, (old, old))
+        removed = shm.cleanup(grace_s=0, pids=[key, os.getpid()])
+        assert stem in removed and not os.path.exists(path)
+        assert mine not in removed and os.path.exists("/dev/shm/" + mine)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 PID_NS_OFFSET = 56  # zmqipc_shm_header.pid_ns (csrc/shm.h); checked through ShmSegment below

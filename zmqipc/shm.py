@@ -147,15 +147,33 @@ def _register(stem):
         open(os.path.join(_marker_dir(), stem), "w").close()
 
 
+def _listing_dir():
+    return _marker_dir() if sys.platform == "darwin" else "/dev/shm"
+
+
 def _list_stems():
     if sys.platform == "win32":
         return []  # the kernel frees a mapping with its last handle
-    where = _marker_dir() if sys.platform == "darwin" else "/dev/shm"
     try:
-        names = os.listdir(where)
+        names = os.listdir(_listing_dir())
     except OSError:
         return []
     return [n for n in names if _STEM.match(n)]
+
+
+# A segment without a header is one whose creator died between creating and
+# writing it, unless that is happening right now (microseconds) in a process whose
+# liveness we cannot see (another PID namespace): cleanup() waits this long first.
+HALF_MADE_GRACE_S = 10.0
+
+
+def _listed_before(stem, seconds):
+    """True if the segment's listing (Linux: /dev/shm; macOS: its marker) is older
+    than ``seconds``."""
+    try:
+        return time.time() - os.stat(os.path.join(_listing_dir(), stem)).st_mtime > seconds
+    except OSError:
+        return False  # gone meanwhile
 
 
 def _unlink(stem):
@@ -520,7 +538,11 @@ def cleanup(grace_s=None, *, pids=None):
                 if seg is None:
                     # A segment killed while being created has no header yet: its owner
                     # is dead, so the name is garbage. Others' or vanished: leave them.
-                    if err == _zmq.SHM_EFORMAT and _unlink(stem) == 0:
+                    if (
+                        err == _zmq.SHM_EFORMAT
+                        and _listed_before(stem, HALF_MADE_GRACE_S)
+                        and _unlink(stem) == 0
+                    ):
                         removed.append(stem)
                     elif err == 2 and sys.platform == "darwin":
                         _unlink(stem)  # a marker without its segment

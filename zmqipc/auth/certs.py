@@ -37,12 +37,25 @@ def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _write_certificate(path, kind, public_key, secret_key=None, metadata=None):
+def _metadata_lines(metadata):
+    """The metadata section's lines; ValueError for a name or value that would write
+    lines of its own into the file (a key, a section)."""
+    lines = []
+    for name, value in (metadata or {}).items():
+        name, value = _text(name), _text(value)
+        if not name or any(c in name for c in " \t\r\n=\"'#") or any(c in value for c in '\r\n"'):
+            raise ValueError(
+                "certificate metadata %r = %r: names must be one word without '=', '#' "
+                "or quotes, values one line without '\"'" % (name, value)
+            )
+        lines.append('    %s = "%s"' % (name, value))
+    return lines
+
+
+def _write_certificate(path, kind, public_key, secret_key=None, metadata_lines=()):
     lines = ["#   ****  Generated on %s by zmqipc  ****" % datetime.datetime.now()]
     lines += ["#   " + line for line in _BANNERS[kind]]
-    lines += ["", "metadata"]
-    for name, value in (metadata or {}).items():
-        lines.append('    %s = "%s"' % (_text(name), _text(value)))
+    lines += ["", "metadata", *metadata_lines]
     lines += ["curve", '    public-key = "%s"' % _text(public_key)]
     if secret_key is not None:
         lines.append('    secret-key = "%s"' % _text(secret_key))
@@ -55,6 +68,7 @@ def _write_certificate(path, kind, public_key, secret_key=None, metadata=None):
 def create_certificates(key_dir, name, metadata=None):
     """Create a new key pair as ``key_dir/name.key`` (public) and
     ``key_dir/name.key_secret`` (public and secret); return the two paths."""
+    metadata_lines = _metadata_lines(metadata)  # checked before any file is written
     public_key, secret_key = _zmq.curve_keypair()
     base = os.path.join(os.fspath(key_dir), name)
     public_file, secret_file = base + ".key", base + ".key_secret"
@@ -62,7 +76,7 @@ def create_certificates(key_dir, name, metadata=None):
         if os.path.exists(path):
             raise FileExistsError("certificate %s exists; zmqipc does not overwrite it" % path)
     _write_certificate(public_file, "public", public_key)
-    _write_certificate(secret_file, "secret", public_key, secret_key, metadata)
+    _write_certificate(secret_file, "secret", public_key, secret_key, metadata_lines)
     return public_file, secret_file
 
 
@@ -80,10 +94,15 @@ def load_certificate(filename):
     secret key is None in a public certificate. OSError if the file cannot be read,
     ValueError if it holds no valid public key."""
     keys = {}
+    section = None
     with open(filename, "rb") as f:
         for raw in f:
             line = raw.strip()
-            if not line or line.startswith(b"#") or b"=" not in line:
+            if not line or line.startswith(b"#"):
+                continue
+            if raw[:1] not in (b" ", b"\t"):  # a section header at column 0 (ZPL)
+                section = line if b"=" not in line else None
+            if b"=" not in line or section == b"metadata":  # metadata never holds keys
                 continue
             name, value = _key_value(line)
             if name in (b"public-key", b"secret-key"):
