@@ -192,6 +192,52 @@ def test_inline_messages_unchanged(ipair):
     assert not shm.is_shm(got) and list(got) == list(range(10))
 
 
+@pytest.mark.parametrize(
+    "dtype", ["S4", "U3", "V4", [("name", "S8"), ("v", "<f4")], "?", "c16", "M8[s]"]
+)
+def test_zeros_are_numpys_zeros_for_every_dtype(dtype):
+    """Reused memory holds old bytes; zeros() must give numpy's zeros, including
+    string fields (assigning 0 stored b"0") and void (it raised TypeError)."""
+    junk = shm.empty(64, "u1")
+    junk[:] = 0xAB
+    del junk  # its memory may come back below
+    a = shm.zeros(3, dtype)
+    expected = np.zeros(3, dtype)
+    assert a.dtype == expected.dtype and a.tobytes() == expected.tobytes()
+
+
+def test_empty_takes_numpys_shapes():
+    assert shm.empty(np.int64(4)).shape == (4,)
+    assert shm.empty((np.int32(2), 3)).shape == (2, 3)
+    with pytest.raises(ValueError, match="negative"):
+        shm.empty(-1)
+    with pytest.raises(ValueError, match="too large"):
+        shm.empty((1 << 40, 1 << 40))
+    with pytest.raises(TypeError):
+        shm.empty(2.5)
+    x = np.zeros((2, 3), order="F")
+    like = shm.empty_like(x, None, "K", True)  # numpy's positional order: subok 4th
+    assert like.shape == (2, 3) and like.flags.f_contiguous
+
+
+def test_configure_checks_everything_before_changing_anything():
+    before = shm.configure()
+    try:
+        for bad in (
+            dict(lease_s=float("inf")),
+            dict(lease_s=float("nan")),
+            dict(lease_s=5, pool_bytes=-1),
+            dict(idle_maps=1.5),
+            dict(pool_bytes=True),
+        ):
+            with pytest.raises((ValueError, TypeError)):
+                shm.configure(**bad)
+            assert shm.configure() == before  # nothing applied
+        shm.empty(3)  # still allocates
+    finally:
+        shm.configure(**before)
+
+
 def test_empty_shm_array_goes_inline(ipair):
     server, client = ipair
     client.send_array(shm.empty((0, 3)))

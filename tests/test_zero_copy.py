@@ -373,6 +373,34 @@ def test_tracked_frame_send(ctx, ipc_dir):
     tracker.wait(GUARD_S)
 
 
+def test_multipart_tracker_covers_tracked_frames(ctx, ipc_dir):
+    """The tracker send_multipart returns must not be done while libzmq still holds a
+    Frame part's buffer (it only watched the non-Frame parts: done at once)."""
+    push = guarded(ctx.socket(zmq.PUSH))
+    push.connect(endpoint_for("ipc", ipc_dir))  # no peer: the message stays queued
+    frame = zmq.Frame(pattern(4), copy=False, track=True)
+    tracker = push.send_multipart([b"header", frame], copy=False, track=True)
+    del frame
+    gc.collect()
+    assert not tracker.done
+    push.close(linger=0)  # drops the queued message: the buffer comes back
+    tracker.wait(GUARD_S)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_untracked_frame_with_track_raises_before_sending(ctx, ipc_dir, copy):
+    """As pyzmq: track=True with a Frame made without track=True is an error, and
+    (unlike pyzmq) it is raised before any part of the message is sent."""
+    push, pull = push_pull(ctx, "ipc", ipc_dir)
+    untracked = zmq.Frame(pattern(2), copy=False)
+    with pytest.raises(ValueError, match="Not a tracked message"):
+        push.send(untracked, copy=copy, track=True)
+    with pytest.raises(ValueError, match="part 1"):
+        push.send_multipart([b"first", untracked], copy=copy, track=True)
+    push.send(b"next")
+    assert pull.recv_multipart() == [b"next"]  # nothing of the refused message
+
+
 # --- copy_threshold ----------------------------------------------------------------------
 
 

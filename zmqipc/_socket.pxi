@@ -241,6 +241,8 @@ cdef class Socket:
             raise_errno(ENOTSUP, "routing_id/group need libzmq's draft API, not built")
         self._begin_io()
         if isinstance(data, Frame):
+            if track:
+                _check_tracked(data, 0)
             self._send_frame(<Frame>data, flags, None)
             return (<Frame>data).tracker if (track or not copy) else None
         tracker = MessageTracker() if (track and not copy) else None
@@ -311,14 +313,21 @@ cdef class Socket:
         if views == NULL:
             raise MemoryError()
         try:
+            frames = []
             for i in range(n):
-                if not isinstance(parts[i], Frame):
+                if isinstance(parts[i], Frame):
+                    if track:
+                        _check_tracked(parts[i], i)
+                    frames.append(parts[i])
+                else:
                     try:
                         get_buffer(parts[i], &views[i], PyBUF_ANY_CONTIGUOUS)
                     except (TypeError, ValueError) as e:
                         raise type(e)("part %d: %s" % (i, e)) from None
                 exported = i + 1
-            tracker = MessageTracker() if (track and not copy) else None
+            # One tracker for the message: the buffers sent without a copy, and
+            # the Frames' own trackers (a zero-copy Frame is done when libzmq is).
+            tracker = MessageTracker(*frames) if track and (frames or not copy) else None
             pending = None   # once the first part is out, a signal must not split it
             for i in range(n):
                 part_flags = flags | ZMQ_SNDMORE if i < n - 1 else flags
@@ -446,6 +455,14 @@ cdef class Socket:
             addr = _endpoint(addr)
             c_addr = addr
         check_rc(zmq_socket_monitor(self.handle, c_addr, events))
+
+
+cdef int _check_tracked(Frame frame, Py_ssize_t part) except -1:
+    """track=True needs every Frame sent to carry a tracker (as pyzmq)."""
+    if frame.tracker is None:
+        raise ValueError("Not a tracked message: part %d is a Frame made without "
+                         "track=True, so it cannot be tracked" % part)
+    return 0
 
 
 # Busy marking for destroy() in another thread: before every libzmq call that can

@@ -14,6 +14,8 @@ of dead owners are removed by cleanup(), which also runs when zmqipc is imported
 import atexit
 import json
 import math
+import numbers
+import operator
 import os
 import re
 import secrets
@@ -82,11 +84,21 @@ def configure(lease_s=None, pool_bytes=None, idle_maps=None):
     from reuse, ``pool_bytes`` the shared memory this process keeps in its pool
     (reusable segments beyond it are freed), ``idle_maps`` how many of other processes' segments
     stay mapped for fast reuse. Returns the settings in force."""
-    for name, value in (("lease_s", lease_s), ("pool_bytes", pool_bytes), ("idle_maps", idle_maps)):
+    new = {}
+    if lease_s is not None:
+        if isinstance(lease_s, bool) or not isinstance(lease_s, numbers.Real):
+            raise TypeError("lease_s must be a number of seconds")
+        if not 0 <= lease_s < 1e9:  # also refuses nan and inf (the lease is in ns)
+            raise ValueError("lease_s must be >= 0 and finite (< 1e9 s), not %r" % (lease_s,))
+        new["lease_s"] = float(lease_s)
+    for name, value in (("pool_bytes", pool_bytes), ("idle_maps", idle_maps)):
         if value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError("%s must be an int" % name)
             if value < 0:
                 raise ValueError("%s must be >= 0" % name)
-            _settings[name] = value
+            new[name] = int(value)
+    _settings.update(new)  # all or nothing
     return dict(_settings)
 
 
@@ -271,10 +283,12 @@ def empty(shape, dtype=float, order="C"):
         raise TypeError(
             "arrays of dtype %s hold Python objects and cannot live in shared memory" % dtype
         )
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _shape_of(shape)
     if order not in ("C", "F"):
         raise ValueError("order must be 'C' or 'F'")
     nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes >= 1 << 62:
+        raise ValueError("array of shape %s and dtype %s is too large" % (shape, dtype))
     seg = _acquire(nbytes)
     try:
         return _array_on(seg, nbytes, shape, dtype, order)
@@ -282,15 +296,29 @@ def empty(shape, dtype=float, order="C"):
         seg.drop_hold()  # no-op when the array holds it; undoes hold() on error
 
 
+def _shape_of(shape):
+    """A tuple of non-negative ints, from an int-like or a sequence of them (as numpy)."""
+    try:
+        dims = (operator.index(shape),)
+    except TypeError:
+        dims = tuple(operator.index(d) for d in shape)
+    if any(d < 0 for d in dims):
+        raise ValueError("negative dimensions are not allowed: %s" % (dims,))
+    return dims
+
+
 def zeros(shape, dtype=float, order="C"):
     """A new zero-filled ndarray in shared memory."""
     array = empty(shape, dtype, order)
-    array[...] = 0  # reused segments hold old data
+    # Reused segments hold old data. numpy's own zero of the dtype, not the int 0:
+    # that would store b"0" in a string field, and fails for void.
+    np.copyto(array, np.zeros((), array.dtype))
     return array
 
 
-def empty_like(prototype, dtype=None, order="K", shape=None):
-    """A shared-memory ndarray with the shape and dtype of ``prototype``."""
+def empty_like(prototype, dtype=None, order="K", subok=True, shape=None):
+    """A shared-memory ndarray with the shape and dtype of ``prototype`` (numpy's
+    signature; ``subok`` is accepted, the result is always a plain ndarray)."""
     prototype = np.asarray(prototype)
     dtype = prototype.dtype if dtype is None else dtype
     shape = prototype.shape if shape is None else shape
