@@ -331,7 +331,9 @@ def test_max_sockets_really_reached_still_raises_emfile(ctx):
 
 # --- 11. Context.destroy() while other threads are blocked ------------------------------------
 
-DESTROY_SCRIPT = textwrap.dedent("""
+# Child-process scripts: a thread blocked inside libzmq on each kind of call, then
+# the socket closed under it (destroy() or close() from the main thread).
+BLOCKED_CALLS = textwrap.dedent("""
     import sys, threading, time
     import zmqipc as zmq
 
@@ -354,33 +356,50 @@ DESTROY_SCRIPT = textwrap.dedent("""
             time.sleep(0.05)
             return True
 
-    for round in range(int(sys.argv[1])):
-        ctx = zmq.Context()
-        types = (zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER, zmq.PULL)
-        pull, rep, poller_sock, router, shadowed = (ctx.socket(t) for t in types)
-        for i, s in enumerate((pull, rep, poller_sock, router, shadowed)):
-            s.bind("inproc://d%d-%d" % (round, i))
-        shadow = zmq.Socket.shadow(shadowed.underlying)   # same libzmq socket
-        push = ctx.socket(zmq.PUSH)
+    def block_threads(ctx, tag, timed=False):
+        \"\"\"A thread blocked in recv, recv_multipart, poll, recv_array, a shadow's
+        recv and send (and, if ``timed``, a recv with RCVTIMEO 200 ms), each on its
+        own socket; returns (sockets by name, threads by call, results by call).\"\"\"
+        types = {"pull": zmq.PULL, "rep": zmq.REP, "poller_sock": zmq.PULL,
+                 "router": zmq.ROUTER, "shadowed": zmq.PULL}
+        if timed:
+            types = {"timed": zmq.PULL, **types}
+        socks = {name: ctx.socket(t) for name, t in types.items()}
+        for i, s in enumerate(socks.values()):
+            s.bind("inproc://%s-%d" % (tag, i))
+        socks["shadow"] = zmq.Socket.shadow(socks["shadowed"].underlying)   # same socket
+        push = socks["push"] = ctx.socket(zmq.PUSH)
         push.set_hwm(1)
-        push.connect("inproc://nobody-%d" % round)   # send blocks: no peer yet
-        results, ready = {}, threading.Semaphore(0)
+        push.connect("inproc://nobody-%s" % tag)   # send blocks: no peer yet
         poller = zmq.Poller()
-        poller.register(poller_sock, zmq.POLLIN)
-        calls = {"recv": pull.recv, "recv_multipart": rep.recv_multipart, "poll": poller.poll,
-                 "recv_array": router.recv_array, "shadow_recv": shadow.recv,
+        poller.register(socks["poller_sock"], zmq.POLLIN)
+        calls = {"recv": socks["pull"].recv, "recv_multipart": socks["rep"].recv_multipart,
+                 "poll": poller.poll, "recv_array": socks["router"].recv_array,
+                 "shadow_recv": socks["shadow"].recv,
                  "send": lambda: [push.send(b"x") for _ in range(5)]}
-        threads = [threading.Thread(target=blocked_in, args=(name, call, results, ready))
-                   for name, call in calls.items()]
-        for t in threads:
+        if timed:
+            socks["timed"].rcvtimeo = 200
+            calls = {"timed_recv": socks["timed"].recv, **calls}
+        results, ready = {}, threading.Semaphore(0)
+        threads = {name: threading.Thread(target=blocked_in, args=(name, call, results, ready))
+                   for name, call in calls.items()}
+        for t in threads.values():
             t.start()
             ready.acquire()
-        while not all(sleeping_in_libzmq(t) for t in threads):
+        while not all(sleeping_in_libzmq(t) for t in threads.values()):
             time.sleep(0.001)
+        return socks, threads, results
+""")
+
+DESTROY_SCRIPT = BLOCKED_CALLS + textwrap.dedent("""
+    for round in range(int(sys.argv[1])):
+        ctx = zmq.Context()
+        socks, threads, results = block_threads(ctx, "d%d" % round)
         ctx.destroy(linger=0)
-        for t in threads:
+        for t in threads.values():
             t.join()
-        assert all(s.closed for s in (pull, rep, poller_sock, router, shadowed, push))
+        assert all(socks[n].closed
+                   for n in ("pull", "rep", "poller_sock", "router", "shadowed", "push"))
         assert ctx.closed
         assert set(results.values()) <= {"ETERM", "errno %d" % zmq.ENOTSOCK}, results
         print(sorted(results.items()), flush=True)
@@ -414,63 +433,22 @@ def test_inproc_name_is_free_again_right_after_close(ctx):
         s.close(linger=0)
 
 
-CLOSE_SCRIPT = textwrap.dedent("""
-    import sys, threading, time
-    import zmqipc as zmq
-
-    def blocked_in(name, call, results, ready):
-        try:
-            ready.release()
-            call()
-            results[name] = "returned"
-        except zmq.ContextTerminated:
-            results[name] = "ETERM"
-        except zmq.ZMQError as e:
-            results[name] = "errno %d" % e.errno
-
-    def sleeping_in_libzmq(thread):
-        try:
-            with open("/proc/self/task/%d/stat" % thread.native_id) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] == "S"
-        except OSError:
-            time.sleep(0.05)
-            return True
-
+CLOSE_SCRIPT = BLOCKED_CALLS + textwrap.dedent("""
     for round in range(int(sys.argv[1])):
         ctx = zmq.Context()
-        types = (zmq.PULL, zmq.PULL, zmq.REP, zmq.PULL, zmq.ROUTER, zmq.PULL)
-        timed, pull, rep, poller_sock, router, shadowed = (ctx.socket(t) for t in types)
-        for i, s in enumerate((timed, pull, rep, poller_sock, router, shadowed)):
-            s.bind("inproc://c%d-%d" % (round, i))
-        timed.rcvtimeo = 200
-        shadow = zmq.Socket.shadow(shadowed.underlying)
-        push = ctx.socket(zmq.PUSH)
-        push.set_hwm(1)
-        push.connect("inproc://nobody-%d" % round)   # send blocks: no peer yet
-        results, ready = {}, threading.Semaphore(0)
-        poller = zmq.Poller()
-        poller.register(poller_sock, zmq.POLLIN)
-        calls = {"timed_recv": timed.recv, "recv": pull.recv, "recv_multipart": rep.recv_multipart,
-                 "poll": poller.poll, "recv_array": router.recv_array, "shadow_recv": shadow.recv,
-                 "send": lambda: [push.send(b"x") for _ in range(5)]}
-        threads = {name: threading.Thread(target=blocked_in, args=(name, call, results, ready))
-                   for name, call in calls.items()}
-        for t in threads.values():
-            t.start()
-            ready.acquire()
-        while not all(sleeping_in_libzmq(t) for t in threads.values()):
-            time.sleep(0.001)
-        # Close every socket while its call is inside libzmq (the shadow through its
-        # shadow): each must read as closed at once, and nothing may abort.
-        for s in (timed, pull, rep, poller_sock, router, shadow, push):
-            s.close(linger=0)
-        assert all(s.closed for s in (timed, pull, rep, poller_sock, router, shadow, push))
+        socks, threads, results = block_threads(ctx, "c%d" % round, timed=True)
+        # Close every socket while its call is inside libzmq (the shadowed one through
+        # its shadow): each must read as closed at once, and nothing may abort.
+        closing = ("timed", "pull", "rep", "poller_sock", "router", "shadow", "push")
+        for n in closing:
+            socks[n].close(linger=0)
+        assert all(socks[n].closed for n in closing)
         threads["timed_recv"].join()   # RCVTIMEO ends that call: it closes the socket
         assert results["timed_recv"] == "errno %d" % zmq.ENOTSOCK, results
         ctx.term()   # wakes the others, each closes its socket, then term() returns
         for t in threads.values():
             t.join()
-        assert shadowed.closed and ctx.closed
+        assert socks["shadowed"].closed and ctx.closed
         assert set(results.values()) <= {"ETERM", "errno %d" % zmq.ENOTSOCK}, results
         print(sorted(results.items()), flush=True)
     print("alive")

@@ -465,11 +465,11 @@ cdef int _check_tracked(Frame frame, Py_ssize_t part) except -1:
     return 0
 
 
-# Busy marking for destroy() in another thread: before every libzmq call that can
-# block, the Socket owning the handle (a shadow's owner) is marked busy, after
-# checking that it is still open (destroy() may have closed it while this thread
-# ran a signal handler between two calls); after the call it is unmarked, and
-# closed if destroy() asked for that meanwhile (Socket._leave_blocking).
+# Busy marking for close() or destroy() in another thread: before every libzmq call
+# that can block, the Socket owning the handle (a shadow's owner) is marked busy,
+# after checking that it is still open (destroy() may have closed it while this
+# thread ran a signal handler between two calls); after the call it is unmarked, and
+# closed if close() or destroy() asked for that meanwhile (Socket._leave_blocking).
 
 cdef int _enter_blocking_one(Socket sock) except -1:
     cdef Socket owner = sock._root()
